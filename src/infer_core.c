@@ -1,0 +1,105 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "infer_core.h"
+
+
+static void *infer_libc_alloc(void *ctx, size_t size);
+static void infer_libc_free(void *ctx, void *p);
+
+
+const infer_alloc_t  infer_alloc_libc = {
+    infer_libc_alloc, infer_libc_free, NULL
+};
+
+
+static void *
+infer_libc_alloc(void *ctx, size_t size)
+{
+    (void) ctx;
+
+    return malloc(size);
+}
+
+
+static void
+infer_libc_free(void *ctx, void *p)
+{
+    (void) ctx;
+
+    free(p);
+}
+
+
+void *
+infer_alloc(const infer_alloc_t *a, size_t size)
+{
+    return a->alloc(a->ctx, size);
+}
+
+
+void
+infer_free(const infer_alloc_t *a, void *p)
+{
+    if (p != NULL && a->free != NULL) {
+        a->free(a->ctx, p);
+    }
+}
+
+
+void
+infer_buf_init(infer_buf_t *b, const infer_alloc_t *alloc)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->alloc = alloc;
+    b->failed = 0;
+}
+
+
+void
+infer_buf_append(infer_buf_t *b, const void *data, size_t len)
+{
+    size_t          cap;
+    unsigned char  *p;
+
+    if (b->failed) {
+        return;
+    }
+
+    if (b->len + len > b->cap) {
+        cap = b->cap ? b->cap * 2 : 256;
+
+        while (cap < b->len + len) {
+            cap *= 2;
+        }
+
+        /* no realloc: a pool allocator cannot grow in place */
+
+        p = infer_alloc(b->alloc, cap);
+        if (p == NULL) {
+            b->failed = 1;
+            return;
+        }
+
+        if (b->len) {
+            memcpy(p, b->data, b->len);
+        }
+
+        infer_free(b->alloc, b->data);
+        b->data = p;
+        b->cap = cap;
+    }
+
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+}
+
+
+void
+infer_buf_release(infer_buf_t *b)
+{
+    infer_free(b->alloc, b->data);
+    infer_buf_init(b, b->alloc);
+}
