@@ -1,0 +1,66 @@
+/*
+ * The simple protocol's codec.
+ *
+ * Requests are parsed with yajl's streaming callbacks, chunk by chunk as
+ * nginx hands the body over, straight into a row-major float matrix: no
+ * DOM, no copy of the body.  Responses and errors are written with
+ * yajl_gen into an infer_buf_t.
+ */
+
+#ifndef INFER_JSON_H
+#define INFER_JSON_H
+
+
+#include "infer_core.h"
+
+
+typedef struct infer_request_parser_s  infer_request_parser_t;
+
+
+typedef struct {
+    size_t        nfeatures;
+    size_t        max_rows;                  /* infer_max_batch */
+    unsigned      missing_ok:1;              /* null is a missing value */
+} infer_request_opts_t;
+
+
+typedef struct {
+    float        *x;                         /* rows x nfeatures */
+    size_t        rows;
+    unsigned      batch:1;                   /* "instances", not "features" */
+} infer_request_t;
+
+
+typedef struct {
+    const char   *model_name;
+    size_t        model_name_len;
+    const char   *model_version;
+    size_t        model_version_len;
+    const float  *y;                         /* rows x noutputs */
+    size_t        rows;
+    size_t        noutputs;
+    unsigned      batch:1;
+    double        latency_ms;
+} infer_response_t;
+
+
+/*
+ * The parser and its matrix are allocated with alloc; yajl's own state is
+ * malloc()ed and released by infer_request_parser_free().
+ */
+infer_request_parser_t *infer_request_parser_create(
+    const infer_request_opts_t *opts, const infer_alloc_t *alloc);
+int infer_request_parse(infer_request_parser_t *p, const unsigned char *data,
+    size_t len);
+int infer_request_finish(infer_request_parser_t *p, infer_request_t *req);
+const char *infer_request_error(const infer_request_parser_t *p);
+void infer_request_parser_free(infer_request_parser_t *p);
+
+int infer_json_write_response(infer_buf_t *out, const infer_response_t *resp);
+int infer_json_write_error(infer_buf_t *out, const char *msg);
+
+/* the shortest of 6 or 9 significant digits that gives v back; 16 bytes */
+size_t infer_json_format_float(char *buf, size_t len, float v);
+
+
+#endif /* INFER_JSON_H */
