@@ -1,0 +1,341 @@
+/*
+ * The simple protocol's codec: parsed values, the status class and exact
+ * message of each bad request, chunk-boundary independence, and the exact
+ * bytes of responses.
+ */
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "infer_json.h"
+#include "infer_unit_test.h"
+
+
+typedef struct {
+    int              rc;
+    infer_request_t  req;
+    char             err[INFER_ERRLEN];
+    float            x[64];
+} parsed_t;
+
+
+static void parse(const char *body, size_t chunk, size_t nfeatures,
+    size_t max_rows, parsed_t *out);
+static void test_single_and_batch(void);
+static void test_chunking(void);
+static void test_large_batch(void);
+static void test_bad_requests(void);
+static void test_missing_values(void);
+static void test_responses(void);
+static void test_format_float(void);
+
+
+/* feeds body in chunks of chunk bytes (0: all at once) */
+
+static void
+parse(const char *body, size_t chunk, size_t nfeatures, size_t max_rows,
+    parsed_t *out)
+{
+    size_t                   len, off, n;
+    infer_request_opts_t     opts = { nfeatures, max_rows, 0 };
+    infer_request_parser_t  *p;
+
+    memset(out, 0, sizeof(parsed_t));
+
+    p = infer_request_parser_create(&opts, &infer_alloc_libc);
+    if (p == NULL) {
+        out->rc = INFER_ERROR;
+        return;
+    }
+
+    len = strlen(body);
+    chunk = chunk ? chunk : (len ? len : 1);
+
+    for (off = 0; off < len; off += n) {
+        n = (len - off < chunk) ? len - off : chunk;
+
+        if (infer_request_parse(p, (const unsigned char *) body + off, n)
+            != INFER_OK)
+        {
+            break;
+        }
+    }
+
+    out->rc = infer_request_finish(p, &out->req);
+    snprintf(out->err, sizeof(out->err), "%s", infer_request_error(p));
+
+    if (out->rc == INFER_OK) {
+        n = out->req.rows * nfeatures;
+        memcpy(out->x, out->req.x,
+               (n < 64 ? n : 64) * sizeof(float));
+    }
+
+    infer_request_parser_free(p);
+}
+
+
+static void
+test_single_and_batch(void)
+{
+    parsed_t  r;
+
+    parse("{\"features\":[1.0,2.0,3.5]}", 0, 3, 8, &r);
+    CHECK(r.rc == INFER_OK);
+    CHECK(r.req.rows == 1 && !r.req.batch);
+    CHECK(r.x[0] == 1.0f && r.x[1] == 2.0f && r.x[2] == 3.5f);
+
+    parse(" {\"id\":\"a\",\"instances\":[[1,2,3],[-4e0,0.5,1E2]],"
+          "\"parameters\":{\"a\":[{\"b\":null},true]}} ", 0, 3, 8, &r);
+    CHECK(r.rc == INFER_OK);
+    CHECK(r.req.rows == 2 && r.req.batch);
+    CHECK(r.x[3] == -4.0f && r.x[4] == 0.5f && r.x[5] == 100.0f);
+
+    /* the double-then-float rounding numpy does */
+
+    parse("{\"features\":[0.1,16777217,1e-50]}", 0, 3, 8, &r);
+    CHECK(r.rc == INFER_OK);
+    CHECK(r.x[0] == (float) 0.1 && r.x[1] == 16777216.0f && r.x[2] == 0.0f);
+}
+
+
+static void
+test_chunking(void)
+{
+    size_t       chunk;
+    parsed_t     whole, r;
+    const char  *body = "{\"instances\":[[1.25,-2,3e1],[4,5.5,6]],"
+                        "\"x\":\"skip\"}";
+
+    parse(body, 0, 3, 8, &whole);
+    CHECK(whole.rc == INFER_OK);
+
+    for (chunk = 1; chunk < 8; chunk++) {
+        parse(body, chunk, 3, 8, &r);
+        CHECK(r.rc == INFER_OK && r.req.rows == 2);
+        CHECK(memcmp(r.x, whole.x, 6 * sizeof(float)) == 0);
+    }
+
+    parse("{\"features\":[1,2,3", 1, 3, 8, &r);
+    CHECK(r.rc == INFER_EJSON);
+}
+
+
+static void
+test_large_batch(void)
+{
+    size_t                   i, len;
+    char                    *body;
+    infer_request_t          req;
+    infer_request_opts_t     opts = { 2, 1000, 0 };
+    infer_request_parser_t  *p;
+
+    body = malloc(1000 * 32 + 64);
+    len = sprintf(body, "{\"instances\":[");
+
+    for (i = 0; i < 1000; i++) {
+        len += sprintf(body + len, "%s[%zu,%zu.5]", i ? "," : "", i, i);
+    }
+
+    len += sprintf(body + len, "]}");
+
+    p = infer_request_parser_create(&opts, &infer_alloc_libc);
+    CHECK(infer_request_parse(p, (unsigned char *) body, len) == INFER_OK);
+    CHECK(infer_request_finish(p, &req) == INFER_OK);
+    CHECK(req.rows == 1000);
+    CHECK(req.x[0] == 0.0f && req.x[1] == 0.5f);
+    CHECK(req.x[1998] == 999.0f && req.x[1999] == 999.5f);
+    infer_request_parser_free(p);
+
+    /* one row more than allowed */
+
+    opts.max_rows = 999;
+    p = infer_request_parser_create(&opts, &infer_alloc_libc);
+    CHECK(infer_request_parse(p, (unsigned char *) body, len)
+          == INFER_ETOOBIG);
+    CHECK_STR(infer_request_error(p), "the batch has more than 999 rows");
+    infer_request_parser_free(p);
+
+    free(body);
+}
+
+
+static void
+test_bad_requests(void)
+{
+    size_t    i;
+    parsed_t  r;
+
+    static const struct {
+        const char  *body;
+        int          rc;
+        const char  *err;
+    } cases[] = {
+        { "", INFER_EJSON, "empty request body" },
+        { "{\"features\":[1,2", INFER_EJSON,
+          "malformed JSON at the end: parse error: premature EOF" },
+        { "{\"features\":[NaN,1,2]}", INFER_EJSON,
+          "malformed JSON near byte 14: lexical error: invalid char in "
+          "json text." },
+        { "{\"features\":[1,2,3]} x", INFER_EJSON,
+          "malformed JSON near byte 22: parse error: trailing garbage" },
+        { "[1,2,3]", INFER_EINVAL,
+          "the request must be a JSON object, not an array" },
+        { "42", INFER_EINVAL,
+          "the request must be a JSON object, not a number" },
+        { "{}", INFER_EINVAL, "missing \"features\" or \"instances\"" },
+        { "{\"features\":3}", INFER_EINVAL,
+          "\"features\" must be an array of numbers, not a number" },
+        { "{\"features\":[1,\"2\",3]}", INFER_EINVAL,
+          "features[1] must be a number, not a string" },
+        { "{\"features\":[1,true,3]}", INFER_EINVAL,
+          "features[1] must be a number, not a boolean" },
+        { "{\"features\":[1,null,3]}", INFER_EINVAL,
+          "features[1] must be a number, not null" },
+        { "{\"features\":[[1,2,3]]}", INFER_EINVAL,
+          "features[0] must be a number, not an array" },
+        { "{\"features\":[{}]}", INFER_EINVAL,
+          "features[0] must be a number, not an object" },
+        { "{\"instances\":[1,2,3]}", INFER_EINVAL,
+          "instances[0] must be an array of numbers, not a number" },
+        { "{\"instances\":[[1,2,3],[4,[5],6]]}", INFER_EINVAL,
+          "instances[1][1] must be a number, not an array" },
+        { "{\"instances\":{}}", INFER_EINVAL,
+          "\"instances\" must be an array of arrays of numbers, not an "
+          "object" },
+        { "{\"features\":[1,2,3],\"features\":[1,2,3]}", INFER_EINVAL,
+          "give one \"features\" or one \"instances\"" },
+        { "{\"features\":[1,2,3],\"instances\":[[1,2,3]]}", INFER_EINVAL,
+          "give one \"features\" or one \"instances\"" },
+        { "{\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]"
+          "]]]]]]]]]}", INFER_EINVAL, "nesting deeper than 32 levels" },
+        { "{\"features\":[1,2]}", INFER_ESHAPE,
+          "\"features\" has 2 features, the model takes 3" },
+        { "{\"features\":[1,2,3,4,5]}", INFER_ESHAPE,
+          "\"features\" has 5 features, the model takes 3" },
+        { "{\"instances\":[[1,2,3],[1,2]]}", INFER_ESHAPE,
+          "instances[1] has 2 features, the model takes 3" },
+        { "{\"instances\":[]}", INFER_ESHAPE, "\"instances\" is empty" },
+        { "{\"features\":[1,2,1e999]}", INFER_ERANGE,
+          "features[2]: 1e999 is not a finite 32-bit float" },
+        { "{\"instances\":[[1,2,3],[4,-3.5e38,6]]}", INFER_ERANGE,
+          "instances[1][1]: -3.5e38 is not a finite 32-bit float" },
+        { "{\"instances\":[[1,2,3],[1,2,3],[1,2,3]]}", INFER_ETOOBIG,
+          "the batch has more than 2 rows" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        parse(cases[i].body, 0, 3, 2, &r);
+
+        CHECK(r.rc == cases[i].rc);
+        CHECK_STR(r.err, cases[i].err);
+    }
+}
+
+
+static void
+test_missing_values(void)
+{
+    infer_request_t          req;
+    infer_request_opts_t     opts = { 3, 8, 1 };
+    infer_request_parser_t  *p;
+    const char              *body = "{\"features\":[1,null,3]}";
+
+    p = infer_request_parser_create(&opts, &infer_alloc_libc);
+    CHECK(infer_request_parse(p, (unsigned char *) body, strlen(body))
+          == INFER_OK);
+    CHECK(infer_request_finish(p, &req) == INFER_OK);
+    CHECK(req.x[0] == 1.0f && isnan(req.x[1]) && req.x[2] == 3.0f);
+    infer_request_parser_free(p);
+}
+
+
+static char *
+response(const float *y, size_t rows, size_t noutputs, int batch)
+{
+    static char       text[512];
+    infer_buf_t       out;
+    infer_response_t  resp;
+
+    resp.model_name = "m\"1";
+    resp.model_name_len = 3;
+    resp.model_version = "2";
+    resp.model_version_len = 1;
+    resp.y = y;
+    resp.rows = rows;
+    resp.noutputs = noutputs;
+    resp.batch = batch;
+    resp.latency_ms = 0.0042;
+
+    infer_buf_init(&out, &infer_alloc_libc);
+    CHECK(infer_json_write_response(&out, &resp) == INFER_OK);
+    snprintf(text, sizeof(text), "%.*s", (int) out.len, out.data);
+    infer_buf_release(&out);
+
+    return text;
+}
+
+
+static void
+test_responses(void)
+{
+    infer_buf_t  out;
+    const float  y[] = { 6.5f, 4.0f, 0.1f, -2.0f };
+
+    CHECK_STR(response(y, 1, 1, 0),
+              "{\"prediction\":6.5,\"model_name\":\"m\\\"1\","
+              "\"model_version\":\"2\",\"latency_ms\":0.004}");
+
+    CHECK_STR(response(y, 2, 1, 1),
+              "{\"predictions\":[6.5,4],\"model_name\":\"m\\\"1\","
+              "\"model_version\":\"2\",\"latency_ms\":0.004}");
+
+    CHECK_STR(response(y, 1, 2, 0),
+              "{\"prediction\":[6.5,4],\"model_name\":\"m\\\"1\","
+              "\"model_version\":\"2\",\"latency_ms\":0.004}");
+
+    CHECK_STR(response(y, 2, 2, 1),
+              "{\"predictions\":[[6.5,4],[0.1,-2]],\"model_name\":"
+              "\"m\\\"1\",\"model_version\":\"2\",\"latency_ms\":0.004}");
+
+    infer_buf_init(&out, &infer_alloc_libc);
+    CHECK(infer_json_write_error(&out, "a \"quoted\"\n\\ msg") == INFER_OK);
+    CHECK(out.len == strlen("{\"error\":\"a \\\"quoted\\\"\\n\\\\ msg\"}"));
+    CHECK(memcmp(out.data, "{\"error\":\"a \\\"quoted\\\"\\n\\\\ msg\"}",
+                 out.len) == 0);
+    infer_buf_release(&out);
+}
+
+
+static void
+test_format_float(void)
+{
+    char  buf[32];
+
+    infer_json_format_float(buf, sizeof(buf), 6.5f);
+    CHECK_STR(buf, "6.5");
+    infer_json_format_float(buf, sizeof(buf), 0.1f);
+    CHECK_STR(buf, "0.1");
+    infer_json_format_float(buf, sizeof(buf), 1.0f / 3.0f);
+    CHECK_STR(buf, "0.333333343");
+    infer_json_format_float(buf, sizeof(buf), 1e20f);
+    CHECK_STR(buf, "1e+20");
+    infer_json_format_float(buf, sizeof(buf), 16777216.0f);
+    CHECK_STR(buf, "16777216");
+    infer_json_format_float(buf, sizeof(buf), -0.0f);
+    CHECK_STR(buf, "-0");
+    infer_json_format_float(buf, sizeof(buf), 1.17549435e-38f);
+    CHECK(strtof(buf, NULL) == 1.17549435e-38f);
+}
+
+
+void
+infer_test_json(void)
+{
+    test_single_and_batch();
+    test_chunking();
+    test_large_batch();
+    test_bad_requests();
+    test_missing_values();
+    test_responses();
+    test_format_float();
+}

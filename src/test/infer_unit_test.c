@@ -1,0 +1,18 @@
+#include "infer_unit_test.h"
+
+
+int  infer_test_passed;
+int  infer_test_failed;
+
+
+int
+main(void)
+{
+    infer_test_model();
+    infer_test_json();
+
+    printf("unit: %d passed, %d failed\n", infer_test_passed,
+           infer_test_failed);
+
+    return infer_test_failed ? 1 : 0;
+}
