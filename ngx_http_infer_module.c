@@ -1,0 +1,550 @@
+/*
+ * ngx_http_infer_module: machine-learning inference inside nginx.
+ *
+ * This file holds the module definition, the directives and the
+ * configuration hooks.  The request handlers are in src/ngx_http_infer_*,
+ * the nginx-free core (models, JSON codec) in src/infer_*.
+ */
+
+#include "ngx_http_infer_module.h"
+
+
+#define NGX_HTTP_INFER_MAX_BATCH  1024
+#define NGX_HTTP_INFER_NAME_LEN   128
+
+
+static ngx_int_t ngx_http_infer_postconfiguration(ngx_conf_t *cf);
+static void *ngx_http_infer_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_infer_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_infer_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_infer_init_process(ngx_cycle_t *cycle);
+
+static char *ngx_http_infer_model(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_infer_model_args(ngx_conf_t *cf,
+    ngx_http_infer_model_t *im, ngx_str_t *format);
+static ngx_int_t ngx_http_infer_model_load(ngx_conf_t *cf,
+    ngx_http_infer_model_t *im, ngx_str_t *format);
+static void ngx_http_infer_model_cleanup(void *data);
+static ngx_http_infer_model_t *ngx_http_infer_find_model(
+    ngx_http_infer_main_conf_t *imcf, ngx_str_t *name);
+static ngx_int_t ngx_http_infer_valid_name(ngx_str_t *name);
+static char *ngx_http_infer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_infer_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_infer_set_kind(ngx_conf_t *cf,
+    ngx_http_infer_loc_conf_t *ilcf, ngx_http_infer_kind_e kind,
+    ngx_http_handler_pt handler);
+static void ngx_http_infer_warm_up(ngx_cycle_t *cycle,
+    ngx_http_infer_model_t *im);
+
+
+static ngx_conf_num_bounds_t  ngx_http_infer_max_batch_bounds = {
+    ngx_conf_check_num_bounds, 1, 1000000
+};
+
+
+static ngx_command_t  ngx_http_infer_commands[] = {
+
+    { ngx_string("infer_model"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_infer_model,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("infer"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_infer,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("infer_health"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_infer_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_INFER_HEALTH,
+      NULL },
+
+    { ngx_string("infer_ready"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_infer_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_INFER_READY,
+      NULL },
+
+    { ngx_string("infer_max_batch"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_infer_loc_conf_t, max_batch),
+      &ngx_http_infer_max_batch_bounds },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_infer_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_infer_postconfiguration,      /* postconfiguration */
+
+    ngx_http_infer_create_main_conf,       /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_infer_create_loc_conf,        /* create location configuration */
+    ngx_http_infer_merge_loc_conf          /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_infer_module = {
+    NGX_MODULE_V1,
+    &ngx_http_infer_module_ctx,            /* module context */
+    ngx_http_infer_commands,               /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_infer_init_process,           /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_http_infer_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_infer_main_conf_t  *imcf;
+
+    imcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_infer_module);
+
+    /* the JSON error filter costs nothing to servers that never use us */
+
+    if (!imcf->used) {
+        return NGX_OK;
+    }
+
+    return ngx_http_infer_response_init(cf);
+}
+
+
+static void *
+ngx_http_infer_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_infer_main_conf_t  *imcf;
+
+    imcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_infer_main_conf_t));
+    if (imcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     imcf->used = 0;
+     */
+
+    if (ngx_array_init(&imcf->models, cf->pool, 4,
+                       sizeof(ngx_http_infer_model_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return imcf;
+}
+
+
+static void *
+ngx_http_infer_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_infer_loc_conf_t  *ilcf;
+
+    ilcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_infer_loc_conf_t));
+    if (ilcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     ilcf->kind = NGX_HTTP_INFER_NONE;
+     *     ilcf->model = NULL;
+     *     ilcf->model_name = { 0, NULL };
+     *     ilcf->model_file = NULL;
+     *     ilcf->model_line = 0;
+     */
+
+    ilcf->max_batch = NGX_CONF_UNSET_UINT;
+
+    return ilcf;
+}
+
+
+static char *
+ngx_http_infer_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_infer_loc_conf_t *prev = parent;
+    ngx_http_infer_loc_conf_t *conf = child;
+
+    ngx_http_infer_main_conf_t  *imcf;
+
+    ngx_conf_merge_uint_value(conf->max_batch, prev->max_batch,
+                              NGX_HTTP_INFER_MAX_BATCH);
+
+    if (conf->model_name.len == 0 || conf->model != NULL) {
+        return NGX_CONF_OK;
+    }
+
+    /* "infer" may come before the "infer_model" it names */
+
+    imcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_infer_module);
+
+    conf->model = ngx_http_infer_find_model(imcf, &conf->model_name);
+
+    if (conf->model == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "infer: unknown model \"%V\" in %s:%ui",
+                      &conf->model_name, conf->model_file, conf->model_line);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* each worker evaluates each model once before it says it is ready */
+
+static ngx_int_t
+ngx_http_infer_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                   i;
+    ngx_http_infer_model_t      *im;
+    ngx_http_infer_main_conf_t  *imcf;
+
+    imcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_infer_module);
+
+    if (imcf == NULL) {
+        return NGX_OK;                      /* no http block */
+    }
+
+    im = imcf->models.elts;
+
+    for (i = 0; i < imcf->models.nelts; i++) {
+        ngx_http_infer_warm_up(cycle, &im[i]);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_infer_warm_up(ngx_cycle_t *cycle, ngx_http_infer_model_t *im)
+{
+    size_t   i, n;
+    float   *x, *y;
+
+    n = im->model->nfeatures + im->model->noutputs;
+
+    x = ngx_calloc(n * sizeof(float), cycle->log);
+    if (x == NULL) {
+        return;
+    }
+
+    y = x + im->model->nfeatures;
+
+    if (infer_model_eval(im->model, x, 1, y) != INFER_OK) {
+        goto failed;
+    }
+
+    for (i = 0; i < im->model->noutputs; i++) {
+        if (!isfinite(y[i])) {
+            goto failed;
+        }
+    }
+
+    im->warm = 1;
+    ngx_free(x);
+
+    return;
+
+failed:
+
+    ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                  "infer: warm-up of model \"%V\" failed", &im->name);
+    ngx_free(x);
+}
+
+
+static char *
+ngx_http_infer_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_infer_main_conf_t *imcf = conf;
+
+    char                    *rv;
+    ngx_str_t               *value, format;
+    ngx_http_infer_model_t  *im;
+
+    value = cf->args->elts;
+
+    if (ngx_http_infer_valid_name(&value[1]) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid model name \"%V\": use up to %d letters, "
+                           "digits, \".\", \"_\" or \"-\"", &value[1],
+                           NGX_HTTP_INFER_NAME_LEN);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_infer_find_model(imcf, &value[1]) != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate model \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    im = ngx_array_push(&imcf->models);
+    if (im == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(im, sizeof(ngx_http_infer_model_t));
+
+    im->name = value[1];
+    im->path = value[2];
+    ngx_str_set(&im->version, "1");
+    ngx_str_null(&format);
+
+    rv = ngx_http_infer_model_args(cf, im, &format);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &im->path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_infer_model_load(cf, im, &format) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* version=V format=F */
+
+static char *
+ngx_http_infer_model_args(ngx_conf_t *cf, ngx_http_infer_model_t *im,
+    ngx_str_t *format)
+{
+    ngx_str_t   *value, arg;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    for (i = 3; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "version=", 8) == 0) {
+            arg.data = value[i].data + 8;
+            arg.len = value[i].len - 8;
+
+            if (ngx_http_infer_valid_name(&arg) != NGX_OK) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid model version \"%V\"", &arg);
+                return NGX_CONF_ERROR;
+            }
+
+            im->version = arg;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "format=", 7) == 0) {
+            format->data = value[i].data + 7;
+            format->len = value[i].len - 7;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_infer_model_load(ngx_conf_t *cf, ngx_http_infer_model_t *im,
+    ngx_str_t *format)
+{
+    int                  rc;
+    char                 err[INFER_ERRLEN], *fmt;
+    ngx_pool_cleanup_t  *cln;
+
+    fmt = NULL;
+
+    if (format->len) {
+        fmt = (char *) ngx_pnalloc(cf->temp_pool, format->len + 1);
+        if (fmt == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_cpystrn((u_char *) fmt, format->data, format->len + 1);
+    }
+
+    /* the cleanup first: a model is freed with the cycle that loaded it */
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_infer_model_cleanup;
+    cln->data = im;
+
+    /* ngx_conf_full_name() left the path NUL-terminated */
+
+    rc = infer_model_load_file(&im->model, (char *) im->path.data, fmt, err,
+                               sizeof(err));
+
+    if (rc == INFER_ESYS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "infer_model \"%V\": %s \"%V\" failed",
+                           &im->name, err, &im->path);
+        return NGX_ERROR;
+    }
+
+    if (rc != INFER_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "infer_model \"%V\": cannot load \"%V\": %s",
+                           &im->name, &im->path, err);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_infer_model_cleanup(void *data)
+{
+    ngx_http_infer_model_t  *im = data;
+
+    infer_model_free(im->model);
+    im->model = NULL;
+}
+
+
+static ngx_http_infer_model_t *
+ngx_http_infer_find_model(ngx_http_infer_main_conf_t *imcf, ngx_str_t *name)
+{
+    ngx_uint_t               i;
+    ngx_http_infer_model_t  *im;
+
+    im = imcf->models.elts;
+
+    for (i = 0; i < imcf->models.nelts; i++) {
+        if (im[i].name.len == name->len
+            && ngx_strncmp(im[i].name.data, name->data, name->len) == 0)
+        {
+            return &im[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* names and versions travel in URLs, JSON and metric labels: keep them plain */
+
+static ngx_int_t
+ngx_http_infer_valid_name(ngx_str_t *name)
+{
+    u_char  *p;
+
+    if (name->len == 0 || name->len > NGX_HTTP_INFER_NAME_LEN) {
+        return NGX_ERROR;
+    }
+
+    for (p = name->data; p < name->data + name->len; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9')
+              || *p == '.' || *p == '_' || *p == '-'))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_infer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_infer_loc_conf_t *ilcf = conf;
+
+    char                        *rv;
+    ngx_str_t                   *value;
+    ngx_http_infer_main_conf_t  *imcf;
+
+    value = cf->args->elts;
+
+    rv = ngx_http_infer_set_kind(cf, ilcf, NGX_HTTP_INFER_PREDICT,
+                                 ngx_http_infer_predict_handler);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    imcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_infer_module);
+
+    ilcf->model_name = value[1];
+    ilcf->model_file = cf->conf_file->file.name.data;
+    ilcf->model_line = cf->conf_file->line;
+    ilcf->model = ngx_http_infer_find_model(imcf, &value[1]);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_infer_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_infer_loc_conf_t *ilcf = conf;
+
+    if (cmd->offset == NGX_HTTP_INFER_HEALTH) {
+        return ngx_http_infer_set_kind(cf, ilcf, NGX_HTTP_INFER_HEALTH,
+                                       ngx_http_infer_health_handler);
+    }
+
+    return ngx_http_infer_set_kind(cf, ilcf, NGX_HTTP_INFER_READY,
+                                   ngx_http_infer_ready_handler);
+}
+
+
+static char *
+ngx_http_infer_set_kind(ngx_conf_t *cf, ngx_http_infer_loc_conf_t *ilcf,
+    ngx_http_infer_kind_e kind, ngx_http_handler_pt handler)
+{
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_infer_main_conf_t  *imcf;
+
+    if (ilcf->kind != NGX_HTTP_INFER_NONE) {
+        return "is duplicate: a location serves one infer endpoint";
+    }
+
+    ilcf->kind = kind;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = handler;
+
+    imcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_infer_module);
+    imcf->used = 1;
+
+    return NGX_CONF_OK;
+}

@@ -1,0 +1,430 @@
+/*
+ * The content handlers: predict (the simple protocol), health, ready.
+ */
+
+#include "ngx_http_infer_module.h"
+
+
+#define NGX_HTTP_INFER_FILE_CHUNK  65536   /* bytes read from a body file */
+
+
+static void ngx_http_infer_predict_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_infer_predict(ngx_http_request_t *r);
+static ngx_int_t ngx_http_infer_parse_body(ngx_http_request_t *r,
+    infer_request_parser_t *p);
+static ngx_int_t ngx_http_infer_parse_file(ngx_http_request_t *r,
+    infer_request_parser_t *p, ngx_buf_t *b);
+static ngx_int_t ngx_http_infer_first_non_finite(infer_model_t *m,
+    float *y, size_t rows, size_t *row);
+static ngx_int_t ngx_http_infer_reject(ngx_http_request_t *r,
+    ngx_uint_t status, const char *msg);
+static ngx_int_t ngx_http_infer_not_allowed(ngx_http_request_t *r,
+    char *allow);
+static ngx_int_t ngx_http_infer_is_json(ngx_http_request_t *r);
+static void ngx_http_infer_parser_cleanup(void *data);
+static int64_t ngx_http_infer_elapsed_ns(struct timespec *start);
+
+
+ngx_int_t
+ngx_http_infer_predict_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    if (!(r->method & NGX_HTTP_POST)) {
+        return ngx_http_infer_not_allowed(r, "POST");
+    }
+
+    if (ngx_http_infer_is_json(r) != NGX_OK) {
+        return ngx_http_infer_reject(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                     "Content-Type must be application/json");
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_infer_predict_body);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;                          /* the error filter makes it JSON */
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_infer_predict_body(ngx_http_request_t *r)
+{
+    ngx_http_finalize_request(r, ngx_http_infer_predict(r));
+}
+
+
+static ngx_int_t
+ngx_http_infer_predict(ngx_http_request_t *r)
+{
+    int                         rc;
+    char                        msg[80];
+    float                      *y;
+    size_t                      row;
+    infer_buf_t                 out;
+    infer_request_t             req;
+    infer_response_t            resp;
+    struct timespec             start;
+    ngx_pool_cleanup_t         *cln;
+    infer_request_opts_t        opts;
+    infer_request_parser_t     *p;
+    ngx_http_infer_model_t     *im;
+    ngx_http_infer_loc_conf_t  *ilcf;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &start);
+
+    ilcf = ngx_http_get_module_loc_conf(r, ngx_http_infer_module);
+    im = ilcf->model;
+
+    opts.nfeatures = im->model->nfeatures;
+    opts.max_rows = ilcf->max_batch;
+    opts.missing_ok = im->model->missing_ok;
+
+    /* the cleanup first, so that yajl's malloc()ed state is always freed */
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = infer_request_parser_create(&opts, ngx_http_infer_pool_alloc(r));
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_infer_parser_cleanup;
+    cln->data = p;
+
+    if (ngx_http_infer_parse_body(r, p) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = infer_request_finish(p, &req);
+    if (rc != INFER_OK) {
+        return ngx_http_infer_send_error(r, ngx_http_infer_status(rc),
+                                         infer_request_error(p));
+    }
+
+    y = ngx_palloc(r->pool, req.rows * im->model->noutputs * sizeof(float));
+    if (y == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (infer_model_eval(im->model, req.x, req.rows, y) != INFER_OK) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "infer: model \"%V\" failed to evaluate", &im->name);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_infer_first_non_finite(im->model, y, req.rows, &row)
+        == NGX_OK)
+    {
+        *ngx_snprintf((u_char *) msg, sizeof(msg) - 1, "the model's output "
+                      "for row %uz is not a finite number", row) = '\0';
+        return ngx_http_infer_send_error(r, NGX_HTTP_INFER_UNPROCESSABLE,
+                                         msg);
+    }
+
+    resp.model_name = (char *) im->name.data;
+    resp.model_name_len = im->name.len;
+    resp.model_version = (char *) im->version.data;
+    resp.model_version_len = im->version.len;
+    resp.y = y;
+    resp.rows = req.rows;
+    resp.noutputs = im->model->noutputs;
+    resp.batch = req.batch;
+    resp.latency_ms = ngx_http_infer_elapsed_ns(&start) / 1e6;
+
+    infer_buf_init(&out, ngx_http_infer_pool_alloc(r));
+
+    if (infer_json_write_response(&out, &resp) != INFER_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_infer_send_json(r, NGX_HTTP_OK,
+                                    ngx_http_infer_buf(r, &out));
+}
+
+
+/* returns NGX_OK also when the parser rejected the body: finish() says */
+
+static ngx_int_t
+ngx_http_infer_parse_body(ngx_http_request_t *r, infer_request_parser_t *p)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (r->request_body == NULL) {
+        return NGX_OK;
+    }
+
+    for (cl = r->request_body->bufs; cl != NULL; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            if (infer_request_parse(p, b->pos, b->last - b->pos)
+                != INFER_OK)
+            {
+                return NGX_OK;
+            }
+
+            continue;
+        }
+
+        if (b->in_file
+            && ngx_http_infer_parse_file(r, p, b) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A body larger than client_body_buffer_size waits in a temporary file
+ * that nginx has just written: these reads come from the page cache.
+ */
+
+static ngx_int_t
+ngx_http_infer_parse_file(ngx_http_request_t *r, infer_request_parser_t *p,
+    ngx_buf_t *b)
+{
+    off_t     offset;
+    size_t    size;
+    ssize_t   n;
+    u_char   *chunk;
+
+    chunk = ngx_palloc(r->pool, NGX_HTTP_INFER_FILE_CHUNK);
+    if (chunk == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (offset = b->file_pos; offset < b->file_last; offset += n) {
+        size = ngx_min(NGX_HTTP_INFER_FILE_CHUNK, b->file_last - offset);
+
+        n = ngx_read_file(b->file, chunk, size, offset);
+
+        if (n == NGX_ERROR) {
+            return NGX_ERROR;               /* ngx_read_file() logged it */
+        }
+
+        if ((size_t) n != size) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "infer: body file \"%V\" was truncated",
+                          &b->file->name);
+            return NGX_ERROR;
+        }
+
+        if (infer_request_parse(p, chunk, n) != INFER_OK) {
+            break;
+        }
+    }
+
+    ngx_pfree(r->pool, chunk);
+
+    return NGX_OK;
+}
+
+
+/* JSON has no NaN or infinity: an overflowed output is the input's fault */
+
+static ngx_int_t
+ngx_http_infer_first_non_finite(infer_model_t *m, float *y, size_t rows,
+    size_t *row)
+{
+    size_t  i;
+
+    for (i = 0; i < rows * m->noutputs; i++) {
+        if (!isfinite(y[i])) {
+            *row = i / m->noutputs;
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+ngx_int_t
+ngx_http_infer_health_handler(ngx_http_request_t *r)
+{
+    ngx_buf_t           *b;
+    static ngx_str_t     body = ngx_string(
+        "{\"status\":\"ok\",\"version\":\"" NGX_HTTP_INFER_VERSION "\"}");
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_infer_not_allowed(r, "GET, HEAD");
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = body.data;
+    b->last = body.data + body.len;
+    b->memory = 1;
+
+    return ngx_http_infer_send_json(r, NGX_HTTP_OK, b);
+}
+
+
+/*
+ * {"status":"ready","models":[{"name":"m","version":"1","ready":true}]}:
+ * ready when every model loaded (nginx would not run otherwise) and this
+ * worker evaluated each once.
+ */
+
+ngx_int_t
+ngx_http_infer_ready_handler(ngx_http_request_t *r)
+{
+    size_t                       len;
+    ngx_buf_t                   *b;
+    ngx_uint_t                   i, ready;
+    ngx_http_infer_model_t      *im;
+    ngx_http_infer_main_conf_t  *imcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_infer_not_allowed(r, "GET, HEAD");
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    imcf = ngx_http_get_module_main_conf(r, ngx_http_infer_module);
+    im = imcf->models.elts;
+
+    /* names and versions are plain (checked at load): no escaping */
+
+    len = sizeof("{\"status\":\"not ready\",\"models\":[]}") - 1;
+
+    for (i = 0; i < imcf->models.nelts; i++) {
+        len += sizeof("{\"name\":\"\",\"version\":\"\",\"ready\":false},") - 1
+               + im[i].name.len + im[i].version.len;
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ready = 1;
+
+    for (i = 0; i < imcf->models.nelts; i++) {
+        ready &= im[i].warm;
+    }
+
+    b->last = ngx_sprintf(b->last, "{\"status\":\"%s\",\"models\":[",
+                          ready ? "ready" : "not ready");
+
+    for (i = 0; i < imcf->models.nelts; i++) {
+        b->last = ngx_sprintf(b->last, "%s{\"name\":\"%V\",\"version\":\"%V\","
+                              "\"ready\":%s}", i ? "," : "", &im[i].name,
+                              &im[i].version, im[i].warm ? "true" : "false");
+    }
+
+    b->last = ngx_cpymem(b->last, "]}", 2);
+
+    return ngx_http_infer_send_json(r, ready ? NGX_HTTP_OK
+                                             : NGX_HTTP_SERVICE_UNAVAILABLE,
+                                    b);
+}
+
+
+/* an answer before the body is read: drop the body, keep the connection */
+
+static ngx_int_t
+ngx_http_infer_reject(ngx_http_request_t *r, ngx_uint_t status,
+    const char *msg)
+{
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    return ngx_http_infer_send_error(r, status, msg);
+}
+
+
+static ngx_int_t
+ngx_http_infer_not_allowed(ngx_http_request_t *r, char *allow)
+{
+    char              msg[80];
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;                         /* a list of same-named headers */
+#endif
+    ngx_str_set(&h->key, "Allow");
+    h->value.data = (u_char *) allow;
+    h->value.len = ngx_strlen(allow);
+
+    *ngx_snprintf((u_char *) msg, sizeof(msg) - 1, "method %V is not "
+                  "allowed: use %s", &r->method_name, allow) = '\0';
+
+    return ngx_http_infer_reject(r, NGX_HTTP_NOT_ALLOWED, msg);
+}
+
+
+/* application/json, with parameters (charset=utf-8) or none */
+
+static ngx_int_t
+ngx_http_infer_is_json(ngx_http_request_t *r)
+{
+    size_t      len;
+    ngx_str_t  *type;
+
+    if (r->headers_in.content_type == NULL) {
+        return NGX_DECLINED;
+    }
+
+    type = &r->headers_in.content_type->value;
+    len = sizeof("application/json") - 1;
+
+    if (type->len < len
+        || ngx_strncasecmp(type->data, (u_char *) "application/json", len)
+           != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (type->len > len && type->data[len] != ';' && type->data[len] != ' ')
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_infer_parser_cleanup(void *data)
+{
+    infer_request_parser_free(data);
+}
+
+
+static int64_t
+ngx_http_infer_elapsed_ns(struct timespec *start)
+{
+    struct timespec  now;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &now);
+
+    return (now.tv_sec - start->tv_sec) * 1000000000
+           + (now.tv_nsec - start->tv_nsec);
+}

@@ -1,0 +1,312 @@
+/*
+ * JSON responses, and the filter that keeps them JSON.
+ *
+ * The handlers answer their own errors with {"error":"..."}.  nginx
+ * answers some before or around them with an HTML page: 413 when the
+ * Content-Length passes client_max_body_size (in the find-config phase,
+ * before any content handler), 400 for a broken chunked body, 500.  In
+ * an infer location the header and body filters below replace that page
+ * with a JSON error, unless an error_page sent the request elsewhere.
+ */
+
+#include "ngx_http_infer_module.h"
+
+
+static void *ngx_http_infer_pool_palloc(void *ctx, size_t size);
+static void ngx_http_infer_pool_pfree(void *ctx, void *p);
+static const char *ngx_http_infer_status_text(ngx_uint_t status);
+static ngx_int_t ngx_http_infer_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_infer_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+
+ngx_int_t
+ngx_http_infer_response_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_infer_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_infer_body_filter;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_infer_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_buf_t *b)
+{
+    ngx_int_t              rc;
+    ngx_chain_t            out;
+    ngx_http_infer_ctx_t  *ctx;
+
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = ngx_http_infer_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->own_response = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_http_infer_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *msg)
+{
+    infer_buf_t  out;
+
+    infer_buf_init(&out, ngx_http_infer_pool_alloc(r));
+
+    if (infer_json_write_error(&out, msg) != INFER_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_infer_send_json(r, status, ngx_http_infer_buf(r, &out));
+}
+
+
+ngx_uint_t
+ngx_http_infer_status(int rc)
+{
+    switch (rc) {
+
+    case INFER_EJSON:
+    case INFER_EINVAL:
+        return NGX_HTTP_BAD_REQUEST;
+
+    case INFER_ESHAPE:
+    case INFER_ERANGE:
+        return NGX_HTTP_INFER_UNPROCESSABLE;
+
+    case INFER_ETOOBIG:
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
+ngx_http_infer_ctx_t *
+ngx_http_infer_get_ctx(ngx_http_request_t *r)
+{
+    ngx_http_infer_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_infer_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_infer_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_infer_module);
+    }
+
+    return ctx;
+}
+
+
+/* wraps what a core wrote into the request pool: no copy */
+
+ngx_buf_t *
+ngx_http_infer_buf(ngx_http_request_t *r, infer_buf_t *out)
+{
+    ngx_buf_t  *b;
+
+    if (out->failed) {
+        return NULL;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->pos = out->data;
+    b->last = out->data + out->len;
+    b->memory = 1;
+
+    return b;
+}
+
+
+infer_alloc_t *
+ngx_http_infer_pool_alloc(ngx_http_request_t *r)
+{
+    infer_alloc_t  *a;
+
+    a = ngx_palloc(r->pool, sizeof(infer_alloc_t));
+    if (a == NULL) {
+        return NULL;
+    }
+
+    a->alloc = ngx_http_infer_pool_palloc;
+    a->free = ngx_http_infer_pool_pfree;
+    a->ctx = r->pool;
+
+    return a;
+}
+
+
+static void *
+ngx_http_infer_pool_palloc(void *ctx, size_t size)
+{
+    return ngx_palloc(ctx, size);
+}
+
+
+/* gives large blocks back at once; small ones go with the pool */
+
+static void
+ngx_http_infer_pool_pfree(void *ctx, void *p)
+{
+    (void) ngx_pfree(ctx, p);
+}
+
+
+static const char *
+ngx_http_infer_status_text(ngx_uint_t status)
+{
+    switch (status) {
+
+    case NGX_HTTP_BAD_REQUEST:
+        return "bad request";
+
+    case NGX_HTTP_REQUEST_TIME_OUT:
+        return "the request body did not arrive in time";
+
+    case NGX_HTTP_LENGTH_REQUIRED:
+        return "length required";
+
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        return "request body too large: the limit is client_max_body_size";
+
+    case NGX_HTTP_FORBIDDEN:
+        return "forbidden";
+
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+        return "service unavailable";
+
+    default:
+        return status < NGX_HTTP_INTERNAL_SERVER_ERROR
+               ? "request refused" : "internal server error";
+    }
+}
+
+
+static ngx_int_t
+ngx_http_infer_header_filter(ngx_http_request_t *r)
+{
+    infer_buf_t                 out;
+    ngx_http_infer_ctx_t       *ctx;
+    ngx_http_infer_loc_conf_t  *ilcf;
+
+    ilcf = ngx_http_get_module_loc_conf(r, ngx_http_infer_module);
+
+    if (ilcf->kind == NGX_HTTP_INFER_NONE
+        || r->headers_out.status < NGX_HTTP_BAD_REQUEST
+        || r != r->main)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_infer_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->own_response) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    infer_buf_init(&out, ngx_http_infer_pool_alloc(r));
+
+    if (infer_json_write_error(&out,
+                               ngx_http_infer_status_text(
+                                   r->headers_out.status))
+        != INFER_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->error_body = ngx_http_infer_buf(r, &out);
+    if (ctx->error_body == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->replace_body = 1;
+
+    r->headers_out.content_length_n = out.len;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_infer_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_buf_t             *b;
+    ngx_chain_t           *cl, out;
+    ngx_http_infer_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_infer_module);
+
+    if (ctx == NULL || !ctx->replace_body) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    /* nginx's page is dropped: mark its buffers sent */
+
+    for (cl = in; cl != NULL; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+    }
+
+    b = ctx->error_body;
+
+    if (b == NULL) {
+        return NGX_OK;                      /* ours went out already */
+    }
+
+    ctx->error_body = NULL;
+
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_next_body_filter(r, &out);
+}
