@@ -1,0 +1,79 @@
+# ngx_http_infer_module
+#
+#   make              build build/ngx_http_infer_module.so
+#   make run          serve conf/nginx.conf on 127.0.0.1:8080 (foreground)
+#   make test         unit tests, fuzz smoke runs, the t/ suite
+#   make test-valgrind  the t/ suite under valgrind memcheck
+#   make bench        CPU per request against nginx `return 200`
+#   make clean
+#
+# Each target installs the Debian packages it lacks (scripts/deps.sh).
+
+SHELL      := /bin/bash
+ROOT       := $(CURDIR)
+BUILD      := $(ROOT)/build
+NGINX      ?= /usr/sbin/nginx
+NGINX_SRC  ?= /usr/share/nginx/src
+MODULE     := $(BUILD)/ngx_http_infer_module.so
+
+CORE_SRCS  := $(wildcard src/infer_*.c)
+CORE_HDRS  := $(wildcard src/infer_*.h)
+GLUE_SRCS  := ngx_http_infer_module.c $(wildcard src/ngx_http_infer_*.[ch])
+TEST_SRCS  := $(wildcard src/test/infer_*_test.c src/test/*.h)
+
+CORE_FLAGS := -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Isrc
+SANITIZE   := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
+FUZZ_TIME  ?= 10
+
+.PHONY: all deps run test unit fuzz-smoke test-valgrind bench clean
+
+all: $(MODULE)
+
+$(MODULE): config $(GLUE_SRCS) $(CORE_SRCS) $(CORE_HDRS)
+	@scripts/deps.sh build
+	@scripts/build-module.sh "$(NGINX_SRC)" "$(BUILD)/nginx" "$(ROOT)"
+	@cp "$(BUILD)/nginx/objs/ngx_http_infer_module.so" $@
+	@echo "build: $@"
+
+run: $(MODULE)
+	@mkdir -p $(BUILD)/run/logs
+	@echo "run: nginx on http://127.0.0.1:8080 (/predict /health /ready)," \
+	      "Ctrl-C stops it"
+	$(NGINX) -p $(BUILD)/run/ -c $(ROOT)/conf/nginx.conf \
+	    -g "load_module $(MODULE); daemon off;"
+
+# the core alone, with the sanitizers: no nginx needed
+$(BUILD)/test/unit: $(CORE_SRCS) $(CORE_HDRS) $(TEST_SRCS) src/test/infer_unit_test.c
+	@scripts/deps.sh build
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_FLAGS) $(SANITIZE) $(CORE_SRCS) \
+	    $(filter %.c,$(TEST_SRCS)) src/test/infer_unit_test.c \
+	    -lyajl -lm -o $@
+
+$(BUILD)/fuzz/%: src/test/infer_fuzz_%.c $(CORE_SRCS) $(CORE_HDRS)
+	@scripts/deps.sh build test
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(CORE_SRCS) \
+	    $< -lyajl -lm -o $@
+
+unit: $(BUILD)/test/unit
+	@cd $(ROOT) && $(BUILD)/test/unit
+
+fuzz-smoke: $(BUILD)/fuzz/request $(BUILD)/fuzz/model
+	@scripts/fuzz.sh $(FUZZ_TIME) request model
+
+test: $(MODULE) $(BUILD)/test/unit $(BUILD)/fuzz/request $(BUILD)/fuzz/model
+	@scripts/deps.sh test
+	@NGINX=$(NGINX) MODULE=$(MODULE) FUZZ_TIME=$(FUZZ_TIME) scripts/test.sh
+
+test-valgrind: $(MODULE)
+	@scripts/deps.sh test valgrind
+	@NGINX=$(NGINX) MODULE=$(MODULE) TEST_NGINX_USE_VALGRIND=1 \
+	    scripts/test.sh prove
+
+bench: $(MODULE)
+	@scripts/deps.sh bench
+	@MODULE=$(MODULE) bench/run.sh
+
+clean:
+	rm -rf $(BUILD) t/servroot*

@@ -1,0 +1,79 @@
+#!/bin/bash
+# Runs the test stages and ends with one line adding them up:
+#   make test: N passed, M failed
+# Stages: unit (the core under ASan/UBSan), fuzz (a short run of each
+# libFuzzer harness), prove (the t/ suite).  Default: all three.
+# Environment: NGINX (the binary), MODULE (the .so to load, empty for a
+# static build), FUZZ_TIME (seconds per harness), TEST_NGINX_* as usual.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$root/build
+stages=${*:-unit fuzz prove}
+passed=0
+failed=0
+
+count() {                       # adds "N passed, M failed" from a log
+    local line
+    line=$(grep -Eo '[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+    if [ -z "$line" ]; then
+        failed=$((failed + 1))
+        return
+    fi
+    passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
+    failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+}
+
+stage_unit() {
+    (cd "$root" && "$build/test/unit") | tee "$build/unit.log"
+    count "$build/unit.log"
+}
+
+stage_fuzz() {
+    "$root/scripts/fuzz.sh" "${FUZZ_TIME:-10}" request model \
+        | tee "$build/fuzz.log"
+    count "$build/fuzz.log"
+}
+
+# prove's summary has "Tests=N" and, per failing file, "Failed K/N subtests"
+stage_prove() {
+    local lib=() tests bad
+
+    if ! perl -MTest::Nginx::Socket -e1 2>/dev/null; then
+        lib=(-I "$root/t/compat/lib")
+        echo "prove: Test::Nginx is not installed, using t/compat"
+    fi
+
+    (cd "$root" \
+     && TEST_NGINX_BINARY=${NGINX:-/usr/sbin/nginx} \
+        TEST_NGINX_LOAD_MODULES=${MODULE:-} \
+        TEST_NGINX_MODELS=$root/t/models \
+        TEST_NGINX_CONF=$root/conf \
+        prove "${lib[@]}" -r t/) 2>&1 | tee "$build/prove.log"
+
+    tests=$(grep -Eo 'Tests=[0-9]+' "$build/prove.log" | tail -1 | cut -d= -f2)
+    bad=$(grep -Eo 'Failed [0-9]+/[0-9]+ subtests' "$build/prove.log" \
+          | awk -F'[ /]' '{ s += $2 } END { print s + 0 }')
+
+    if [ -z "$tests" ] || [ "$tests" -eq 0 ]; then
+        failed=$((failed + 1))           # no test ran: that is a failure
+        return
+    fi
+
+    if ! grep -q '^Result: PASS' "$build/prove.log" && [ "$bad" -eq 0 ]; then
+        bad=1                            # a file died outside a subtest
+    fi
+
+    passed=$((passed + tests - bad))
+    failed=$((failed + bad))
+}
+
+mkdir -p "$build"
+
+for s in $stages; do
+    echo "=== $s"
+    "stage_$s"
+done
+
+echo "make test: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
