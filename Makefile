@@ -12,7 +12,7 @@
 SHELL      := /bin/bash
 ROOT       := $(CURDIR)
 BUILD      := $(ROOT)/build
-NGINX      ?= /usr/sbin/nginx
+NGINX_BIN  ?= /usr/sbin/nginx
 NGINX_SRC  ?= /usr/share/nginx/src
 MODULE     := $(BUILD)/ngx_http_infer_module.so
 
@@ -39,7 +39,7 @@ run: $(MODULE)
 	@mkdir -p $(BUILD)/run/logs
 	@echo "run: nginx on http://127.0.0.1:8080 (/predict /health /ready)," \
 	      "Ctrl-C stops it"
-	$(NGINX) -p $(BUILD)/run/ -c $(ROOT)/conf/nginx.conf \
+	$(NGINX_BIN) -p $(BUILD)/run/ -c $(ROOT)/conf/nginx.conf \
 	    -g "load_module $(MODULE); daemon off;"
 
 # the core alone, with the sanitizers: no nginx needed
@@ -64,11 +64,11 @@ fuzz-smoke: $(BUILD)/fuzz/request $(BUILD)/fuzz/model
 
 test: $(MODULE) $(BUILD)/test/unit $(BUILD)/fuzz/request $(BUILD)/fuzz/model
 	@scripts/deps.sh test
-	@NGINX=$(NGINX) MODULE=$(MODULE) FUZZ_TIME=$(FUZZ_TIME) scripts/test.sh
+	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) FUZZ_TIME=$(FUZZ_TIME) scripts/test.sh
 
 test-valgrind: $(MODULE)
 	@scripts/deps.sh test valgrind
-	@NGINX=$(NGINX) MODULE=$(MODULE) TEST_NGINX_USE_VALGRIND=1 \
+	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) TEST_NGINX_USE_VALGRIND=1 \
 	    scripts/test.sh prove
 
 bench: $(MODULE)

@@ -3,7 +3,8 @@
 #   make test: N passed, M failed
 # Stages: unit (the core under ASan/UBSan), fuzz (a short run of each
 # libFuzzer harness), prove (the t/ suite).  Default: all three.
-# Environment: NGINX (the binary), MODULE (the .so to load, empty for a
+# Environment: NGINX_BIN (the binary; not NGINX, which nginx itself reads
+# as inherited sockets and then stays in the foreground), MODULE (the .so to load, empty for a
 # static build), FUZZ_TIME (seconds per harness), TEST_NGINX_* as usual.
 set -uo pipefail
 
@@ -45,7 +46,7 @@ stage_prove() {
     fi
 
     (cd "$root" \
-     && TEST_NGINX_BINARY=${NGINX:-/usr/sbin/nginx} \
+     && TEST_NGINX_BINARY=${NGINX_BIN:-/usr/sbin/nginx} \
         TEST_NGINX_LOAD_MODULES=${MODULE:-} \
         TEST_NGINX_MODELS=$root/t/models \
         TEST_NGINX_CONF=$root/conf \

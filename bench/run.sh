@@ -1,0 +1,583 @@
+#!/usr/bin/env bash
+# Benchmark harness for ngx_http_infer_module.
+#
+# What it measures: the nginx worker's CPU time per request (utime+stime of
+# the single worker process / requests completed), for each case, next to a
+# "baseline" location that sends the very same response bytes with a plain
+# `return 200`.  Requests/s alone would be misleading on this 2-core box: wrk
+# needs as much CPU per request as nginx, so req/s mostly measures whichever
+# side runs out of its core first (usually wrk).  CPU time per request is
+# what the module costs, however fast the client is.
+#
+# Noise: CPU/request also grows when the worker is less loaded (fewer events
+# per epoll wakeup) and when other processes share the cpus.  Cases run
+# interleaved within each round and the summary takes medians; the "oth%"
+# column and its warning show when other processes interfered.
+#
+# Layout: nginx worker pinned on SERVER_CPU (default 0), wrk pinned on
+# CLIENT_CPU (default 1); loopback only; every run is bounded by DURATION.
+#
+# Usage (from anywhere; paths are resolved against the repo root):
+#   bench/run.sh
+# Environment:
+#   MODULE        built module (default build/ngx_http_infer_module.so)
+#   DURATION      seconds per timed run (default 5)
+#   ROUNDS        rounds; each round runs every case once (default 3)
+#   CONNS         wrk connections (default 32)
+#   GOAL          max acceptable predict/baseline CPU ratio (default 1.15)
+#   WARMUP        seconds of unmeasured warm-up per case (default 1; 0 = off)
+#   PORT          listen port on 127.0.0.1 (default 18080)
+#   SERVER_CPU, CLIENT_CPU   cpus for the nginx worker and wrk (default 0, 1)
+#   BENCH_SELFTEST=1         ignore the module: /predict becomes a second
+#                            `return 200` of the same body (ratio must be ~1.00).
+#                            Also used automatically when MODULE is missing.
+#   NGINX         nginx binary (default /usr/sbin/nginx)
+#
+# Exit status: nonzero only when the measurement itself failed (nginx did not
+# start, wrong/empty responses, non-2xx, socket errors) - never because of
+# the ratio; the ratio verdict is printed as a "GOAL ..." line.
+
+set -euo pipefail
+
+# ---------------------------------------------------------------- settings
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+cd "$ROOT"
+
+NGINX=${NGINX:-/usr/sbin/nginx}
+MODULE=${MODULE:-build/ngx_http_infer_module.so}
+DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-3}
+CONNS=${CONNS:-32}
+GOAL=${GOAL:-1.15}
+WARMUP=${WARMUP:-1}
+PORT=${PORT:-18080}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+BENCH_SELFTEST=${BENCH_SELFTEST:-0}
+
+PREFIX=$ROOT/build/bench            # nginx prefix: conf/, logs/, temp/
+CONF=$PREFIX/conf/nginx.conf
+PIDFILE=$PREFIX/logs/nginx.pid
+RESULTS=$PREFIX/results.tsv         # one line per timed run (see bench_case)
+MODEL_EXAMPLE=$ROOT/conf/models/example-linear.json
+CONTENT_TYPE=application/json       # request Content-Type; post.lua sets the same
+CLK_TCK=$(getconf CLK_TCK)
+MIN_TICKS=100                       # below this, 1-tick (10 ms) granularity is >1% error
+
+# Body served in self-test mode, where there is no module to produce one
+# (the size of the module's reply to bench/example.json).
+SELFTEST_BODY='{"prediction":6.5,"model_name":"example","model_version":"1","latency_ms":0.060}'
+
+# -------------------------------------------------------------------- cases
+#
+# A case is "NAME LOCATION LUA_SCRIPT REQUEST_FILE [GOAL]".  The first case
+# is the reference every other case's CPU/request is divided by; a case with
+# a GOAL gets a "GOAL ratio <= X: met|not met" verdict.  To add a case: add
+# its location in write_conf and a line here.
+
+CASES=(
+    "baseline /baseline bench/post.lua bench/example.json"
+    "predict  /predict  bench/post.lua bench/example.json $GOAL"
+)
+
+# ---------------------------------------------------------------- helpers
+
+log()  { printf '%s\n' "$*" >&2; }
+warn() { printf 'WARNING: %s\n' "$*" >&2; }
+die()  {
+    printf 'bench: FAILED: %s\n' "$*" >&2
+    if [[ -s $PREFIX/logs/error.log ]]; then
+        log "--- last lines of $PREFIX/logs/error.log:"
+        tail -n 20 "$PREFIX/logs/error.log" >&2
+    fi
+    exit 1
+}
+
+# Float arithmetic/formatting without bc: fcalc '<awk expr>'.
+fcalc() { awk "BEGIN { print $1 }"; }
+
+# Median of the numbers on stdin, one per line.
+median() {
+    sort -g |
+        awk '{ v[NR] = $1 }
+             END { if (NR % 2) print v[(NR + 1) / 2];
+                   else        print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# Quote a string as a single-quoted nginx config string.  Inside quotes
+# nginx unescapes \\ \' \" \n \r \t; `return` text is a complex value, so a
+# literal '$' must come from a variable ($bench_dollar, defined by a geo
+# block in write_conf) - there is no escape for it.
+nginx_quote() {
+    local s=$1
+    s=${s//\\/\\\\}
+    s=${s//\'/\\\'}
+    s=${s//\$/\$\{bench_dollar\}}
+    s=${s//$'\n'/\\n}
+    s=${s//$'\r'/\\r}
+    printf "'%s'" "$s"
+}
+
+# wrk prints times as 250.00us / 1.20ms / 1.02s / 1.00m; convert to us.
+to_us() {
+    awk -v t="$1" 'BEGIN {
+        if (t ~ /us$/)     { sub(/us$/, "", t); print t + 0 }
+        else if (t ~ /ms$/) { sub(/ms$/, "", t); print t * 1e3 }
+        else if (t ~ /m$/)  { sub(/m$/, "", t);  print t * 60e6 }
+        else if (t ~ /h$/)  { sub(/h$/, "", t);  print t * 3600e6 }
+        else if (t ~ /s$/)  { sub(/s$/, "", t);  print t * 1e6 }
+        else exit 1 }'
+}
+
+# utime+stime of a process, in clock ticks.  The comm field (2) may contain
+# spaces, so split after its closing ')': utime/stime are then fields 12/13.
+proc_ticks() {
+    local stat
+    stat=$(<"/proc/$1/stat") || die "cannot read /proc/$1/stat (worker died?)"
+    stat=${stat##*) }
+    awk '{ print $12 + $13 }' <<<"$stat"
+}
+
+# CPU ticks of this shell's reaped children (cutime+cstime, fields 16/17):
+# after run_wrk returns, that includes wrk's own CPU time.
+children_ticks() {
+    local stat
+    stat=$(<"/proc/$$/stat")
+    stat=${stat##*) }
+    awk '{ print $14 + $15 }' <<<"$stat"
+}
+
+# Busy ticks of the whole machine (all cpus; everything but idle, iowait
+# and steal) from /proc/stat.  Minus the worker's and wrk's ticks, this is
+# what other processes used during a run: other sessions' builds and tests
+# compete for the same 2 cpus and make CPU time per request unreliable
+# (cache pollution, lower server load -> less batching per epoll wakeup).
+machine_ticks() {
+    # Fields: user nice system idle iowait irq softirq steal guest guest_nice;
+    # guest time is already included in user/nice.
+    awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
+}
+
+# ------------------------------------------------------------------ nginx
+
+# Whether to run the real module or the self-test stand-in.
+use_module() {
+    [[ $BENCH_SELFTEST != 1 && -f $MODULE ]]
+}
+
+# write_conf BASELINE_BODY BASELINE_TYPE
+# The baseline location returns exactly BASELINE_BODY with BASELINE_TYPE.
+write_conf() {
+    local body type predict_loc load_line="" model_line=""
+    body=$(nginx_quote "$1")
+    type=$2
+    if use_module; then
+        load_line="load_module $MODULE;"
+        model_line="infer_model example $MODEL_EXAMPLE;"
+        predict_loc="infer example;"
+    else
+        # Self-test: the same plain return as the baseline, so the harness
+        # must report a ratio of ~1.00.
+        predict_loc="default_type \"$type\"; return 200 $body;"
+    fi
+
+    mkdir -p "$PREFIX/conf" "$PREFIX/logs" "$PREFIX/temp"
+    cat >"$CONF" <<EOF
+# Generated by bench/run.sh - do not edit, it is rewritten on every run.
+$load_line
+worker_processes 1;
+worker_cpu_affinity $(cpu_mask "$SERVER_CPU");
+master_process on;
+daemon on;
+pid $PIDFILE;
+error_log logs/error.log warn;
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    access_log off;
+    # Keep the temp dirs inside the prefix (Debian's default is /var/lib/nginx).
+    client_body_temp_path temp/client_body;
+    proxy_temp_path temp/proxy;
+    fastcgi_temp_path temp/fastcgi;
+    uwsgi_temp_path temp/uwsgi;
+    scgi_temp_path temp/scgi;
+
+    # wrk's connections must stay open for the whole run: reconnects would
+    # be measured too (and 1.22's default closes after 1000 requests).
+    keepalive_requests 1000000;
+    keepalive_timeout 65s;
+
+    # For nginx_quote: a literal '\$' in a return body.
+    geo \$bench_dollar { default "\$"; }
+
+    $model_line
+
+    server {
+        listen 127.0.0.1:$PORT;
+
+        location = /predict {
+            $predict_loc
+        }
+
+        # The physical limit of the HTTP path: same request, same response
+        # bytes, no module.  (return discards the request body.)
+        location = /baseline {
+            default_type "$type";
+            return 200 $body;
+        }
+    }
+}
+EOF
+}
+
+# worker_cpu_affinity bitmask for one cpu: cpu 0 -> 1, cpu 2 -> 100.
+cpu_mask() {
+    local mask=1 i
+    for ((i = 0; i < $1; i++)); do mask+=0; done
+    printf '%s' "$mask"
+}
+
+# Pid of the master if our nginx is running (the pid file may be stale, and
+# the pid reused by another process: check it is nginx with our prefix).
+master_pid() {
+    local pid
+    [[ -s $PIDFILE ]] || return 1
+    pid=$(<"$PIDFILE")
+    [[ -r /proc/$pid/cmdline ]] || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$PREFIX" || return 1
+    printf '%s' "$pid"
+}
+
+start_nginx() {
+    "$NGINX" -t -q -p "$PREFIX/" -c "$CONF" || die "nginx -t rejected $CONF"
+    "$NGINX" -p "$PREFIX/" -c "$CONF" || die "nginx did not start"
+    local i
+    for ((i = 0; i < 50; i++)); do
+        if master_pid >/dev/null && worker_pid >/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    die "nginx started but no master/worker process appeared"
+}
+
+# The single worker: the only child of the master (no cache manager here).
+worker_pid() {
+    local master pids
+    master=$(master_pid) || return 1
+    pids=$(pgrep -P "$master") || return 1
+    [[ $(wc -w <<<"$pids") -eq 1 ]] || return 1
+    printf '%s' "$pids"
+}
+
+# Graceful stop (QUIT), bounded; TERM/KILL if it hangs.  Safe to call twice.
+stop_nginx() {
+    local pid i
+    pid=$(master_pid) || return 0
+    kill -QUIT "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    warn "nginx master $pid ignored QUIT for 10 s; sending TERM"
+    kill -TERM "$pid" 2>/dev/null || true
+    sleep 1
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+# ------------------------------------------------------------ pre-flight
+
+# post_once LOCATION REQUEST_FILE OUT_BODY -> prints "STATUS CONTENT_TYPE".
+post_once() {
+    curl -sS --max-time 5 -o "$3" \
+        -w '%{http_code} %{content_type}' \
+        -H "Content-Type: $CONTENT_TYPE" \
+        --data-binary "@$2" \
+        "http://127.0.0.1:$PORT$1" || die "curl POST $1 failed"
+}
+
+# same_size NAME OUT REF: the module's response may carry per-request
+# fields (e.g. a latency figure), so byte equality with the body captured
+# once is too strict; but the sizes must stay close, or the baseline no
+# longer moves the same bytes and the comparison is unfair.
+same_size() {
+    local a b
+    a=$(wc -c <"$2") b=$(wc -c <"$3")
+    cmp -s "$2" "$3" && return 0
+    awk -v a="$a" -v b="$b" 'BEGIN { d = a - b; if (d < 0) d = -d
+                                     exit !(d <= 8 || d <= 0.05 * b) }' ||
+        die "case $1: $a-byte body vs the reference's $b bytes: $(head -c 200 "$2") vs $(head -c 200 "$3")"
+    log "pre-flight $1: body differs from the reference in content only ($a vs $b bytes) - fine"
+}
+
+# Check every case answers 200 with a non-empty body, and that the
+# reference case sends the same type and (about) the same body as every
+# case with the same request (the baseline is only a fair yardstick if the
+# bytes on the wire match).
+preflight() {
+    local ref_body=$PREFIX/preflight-ref.out ref_meta="" ref_req=""
+    local c name loc lua req goal meta out
+    for c in "${CASES[@]}"; do
+        read -r name loc lua req goal <<<"$c"
+        [[ -f $lua ]] || die "case $name: no wrk script $lua"
+        [[ -f $req ]] || die "case $name: no request file $req"
+        out=$PREFIX/preflight-$name.out
+        meta=$(post_once "$loc" "$req" "$out")
+        [[ ${meta%% *} == 200 ]] || die "case $name: POST $loc -> HTTP ${meta%% *}: $(head -c 300 "$out")"
+        [[ -s $out ]] || die "case $name: POST $loc returned an empty body"
+        if [[ -z $ref_meta ]]; then
+            ref_meta=$meta ref_req=$req
+            cp "$out" "$ref_body"
+        elif [[ $req == "$ref_req" ]]; then
+            # Same request as the reference -> should be the same response.
+            [[ $meta == "$ref_meta" ]] ||
+                die "case $name: status/type '$meta' differs from the reference '$ref_meta'"
+            same_size "$name" "$out" "$ref_body"
+        fi
+        log "pre-flight $name: $loc -> $meta, $(wc -c <"$out") bytes: $(head -c 120 "$out")"
+    done
+}
+
+# Start nginx once with a placeholder baseline, POST the example request to
+# /predict and keep its exact body and Content-Type in CAPTURED_BODY and
+# CAPTURED_TYPE.
+capture_predict() {
+    local out=$PREFIX/predict-capture.out meta
+    write_conf '{}' "$CONTENT_TYPE"
+    start_nginx
+    meta=$(post_once /predict bench/example.json "$out")
+    stop_nginx
+    [[ ${meta%% *} == 200 ]] || die "POST /predict -> HTTP ${meta%% *}: $(head -c 300 "$out")"
+    [[ -s $out ]] || die "POST /predict returned an empty body"
+    CAPTURED_TYPE=${meta#* }
+    # Keep trailing newlines: command substitution would strip them.
+    CAPTURED_BODY=$(cat "$out"; printf x)
+    CAPTURED_BODY=${CAPTURED_BODY%x}
+    # The type goes into the config in double quotes (default_type sends it
+    # verbatim, parameters included); refuse anything that could break that.
+    [[ $CAPTURED_TYPE =~ ^[A-Za-z0-9.+/-]+(\;[\ A-Za-z0-9=.+/-]*)?$ ]] ||
+        die "unexpected Content-Type from /predict: '$CAPTURED_TYPE'"
+}
+
+# ------------------------------------------------------------ measuring
+
+# run_wrk DURATION LOCATION LUA_SCRIPT REQUEST_FILE OUTFILE
+run_wrk() {
+    timeout $(($1 + 30)) \
+        taskset -c "$CLIENT_CPU" \
+        wrk -t1 -c"$CONNS" -d"$1"s --latency -s "$3" \
+            "http://127.0.0.1:$PORT$2" -- "$ROOT/$4" >"$5" 2>&1 ||
+        die "wrk failed on $2 (exit $?): $(tail -n 5 "$5")"
+}
+
+# bench_case ROUND NAME LOCATION LUA_SCRIPT REQUEST_FILE
+# One timed run: worker CPU ticks before/after, wrk's request count and
+# latency; appends a line to $RESULTS:
+#   round name requests ticks cpu_us_per_req req_per_s p50_us p99_us srv% cli% oth%
+# (srv/cli/oth: CPU used by the worker / wrk / everything else, in % of one
+# cpu over DURATION.)
+bench_case() {
+    local round=$1 name=$2 loc=$3 lua=$4 req=$5
+    local out=$PREFIX/logs/wrk-r$round-$name.txt
+    local wpid t0 t1 k0 k1 m0 m1 ticks client other requests non2xx sockerr rps p50 p99
+
+    wpid=$(worker_pid) || die "no nginx worker before $name"
+    t0=$(proc_ticks "$wpid")
+    k0=$(children_ticks)
+    m0=$(machine_ticks)
+    run_wrk "$DURATION" "$loc" "$lua" "$req" "$out"
+    m1=$(machine_ticks)
+    k1=$(children_ticks)
+    t1=$(proc_ticks "$wpid")
+    [[ $(worker_pid) == "$wpid" ]] || die "nginx worker changed during $name (crash?)"
+
+    # "  123456 requests in 5.00s, 20.00MB read"
+    requests=$(awk '/ requests in / { print $1 }' "$out")
+    # Present only when some status was >= 400 (wrk's count, despite the text).
+    non2xx=$(awk -F': *' '/Non-2xx or 3xx responses/ { print $2 }' "$out")
+    # "  Socket errors: connect 0, read 0, write 0, timeout 0"
+    sockerr=$(awk '/Socket errors/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' "$out")
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    p50=$(awk '$1 == "50%" { print $2 }' "$out")
+    p99=$(awk '$1 == "99%" { print $2 }' "$out")
+
+    [[ $requests =~ ^[0-9]+$ && $requests -gt 0 ]] ||
+        die "$name: no request count in wrk output: $(cat "$out")"
+    [[ -z $non2xx || $non2xx == 0 ]] ||
+        die "$name: $non2xx error responses out of $requests - benchmarking errors measures nothing"
+    [[ -z $sockerr || $sockerr == 0 ]] ||
+        die "$name: socket errors ($(grep 'Socket errors' "$out" | sed 's/^ *//'))"
+    [[ -n $rps && -n $p50 && -n $p99 ]] || die "$name: cannot parse wrk output: $(cat "$out")"
+    p50=$(to_us "$p50") || die "$name: bad p50"
+    p99=$(to_us "$p99") || die "$name: bad p99"
+
+    ticks=$((t1 - t0))
+    ((ticks >= MIN_TICKS)) ||
+        warn "$name round $round: worker used only $ticks ticks (1 tick = $((1000 / CLK_TCK)) ms); raise DURATION for a precise CPU figure"
+    client=$((k1 - k0))
+    other=$((m1 - m0 - ticks - client))
+    if ((other < 0)); then other=0; fi   # /proc/stat is tick-sampled: small negatives happen
+    other=$(fcalc "100 * $other / $CLK_TCK / $DURATION")
+    if awk -v o="$other" 'BEGIN { exit !(o > 10) }'; then
+        warn "$name round $round: other processes used $(printf %.0f "$other")% of a cpu during the run; its CPU figure is likely inflated"
+    fi
+
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$requests" "$ticks" \
+        "$(fcalc "$ticks / $CLK_TCK / $requests * 1e6")" "$rps" "$p50" "$p99" \
+        "$(fcalc "100 * $ticks / $CLK_TCK / $DURATION")" \
+        "$(fcalc "100 * $client / $CLK_TCK / $DURATION")" "$other" >>"$RESULTS"
+}
+
+# ------------------------------------------------------------- reporting
+
+print_header() {
+    printf '%-6s %-10s %10s %6s %9s %10s %9s %9s %5s %5s %5s\n' \
+        round case requests ticks 'cpu/req' 'req/s' p50 p99 'srv%' 'cli%' 'oth%'
+}
+
+print_round() {
+    awk -F'\t' -v r="$1" '$1 == r {
+        printf "%-6s %-10s %10d %6d %6.2f us %10.0f %6.0f us %6.0f us %5.0f %5.0f %5.0f\n",
+               $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 }' "$RESULTS"
+}
+
+# column of one case over all rounds: case_values NAME FIELD
+case_values() {
+    awk -F'\t' -v n="$1" -v f="$2" '$2 == n { print $f }' "$RESULTS"
+}
+
+print_summary() {
+    local c name loc lua req goal ref="" ref_cpu="" cpu rps p50 p99 ratio verdict
+    log ""
+    printf 'Summary: median of %s rounds, %s s each, %s connections, mode: %s\n' \
+        "$ROUNDS" "$DURATION" "$CONNS" "$MODE"
+    for c in "${CASES[@]}"; do
+        read -r name loc lua req goal <<<"$c"
+        cpu=$(case_values "$name" 5 | median)
+        rps=$(case_values "$name" 6 | median)
+        p50=$(case_values "$name" 7 | median)
+        p99=$(case_values "$name" 8 | median)
+        printf '  %-10s cpu/req %6.2f us   %8.0f req/s   p50 %5.0f us   p99 %5.0f us\n' \
+            "$name" "$cpu" "$rps" "$p50" "$p99"
+        if [[ -z $ref ]]; then
+            ref=$name ref_cpu=$cpu
+        fi
+        CASE_CPU[$name]=$cpu
+    done
+    local busy
+    busy=$(awk -F'\t' '$11 > 10 { n++ } END { print n + 0 }' "$RESULTS")
+    if ((busy > 0)); then
+        printf 'NOTE: %s of %s runs shared the machine with other processes (oth%% > 10): CPU figures are inflated and the ratio noisier; rerun when the machine is quiet.\n' \
+            "$busy" "$(wc -l <"$RESULTS")"
+    fi
+    for c in "${CASES[@]:1}"; do
+        read -r name loc lua req goal <<<"$c"
+        cpu=${CASE_CPU[$name]}
+        ratio=$(fcalc "$cpu / $ref_cpu")
+        printf '%-9s cpu/req %.2f us   %s %.2f us   ratio %.2f   (median of %s rounds)\n' \
+            "$name" "$cpu" "$ref" "$ref_cpu" "$ratio" "$ROUNDS"
+        # Per-round ratios show how much the headline ratio can be trusted.
+        printf '          per-round %s/%s: %s\n' "$name" "$ref" "$(round_ratios "$name" "$ref")"
+        if [[ -n $goal ]]; then
+            verdict="not met"
+            if awk -v r="$ratio" -v g="$goal" 'BEGIN { exit !(sprintf("%.2f", r) + 0 <= g + 0) }'; then
+                verdict="met"
+            fi
+            printf 'GOAL ratio <= %s: %s\n' "$goal" "$verdict"
+        fi
+    done
+}
+
+round_ratios() {
+    awk -F'\t' -v a="$1" -v b="$2" '
+        $2 == a { x[$1] = $5 } $2 == b { y[$1] = $5 }
+        END { for (r = 1; r in x; r++) printf "%s%.3f", (r > 1 ? " " : ""), x[r] / y[r]; print "" }' "$RESULTS"
+}
+
+# ------------------------------------------------------------------ main
+
+# Indices into CASES for round $1: in order on odd rounds, reversed on even.
+round_order() {
+    local i n=${#CASES[@]}
+    for ((i = 0; i < n; i++)); do
+        if (($1 % 2)); then echo "$i"; else echo "$((n - 1 - i))"; fi
+    done
+}
+
+cleanup() {
+    stop_nginx || true
+}
+
+main() {
+    local c name loc lua req goal r
+    declare -gA CASE_CPU=()
+
+    [[ -x $NGINX ]] || die "no nginx at $NGINX"
+    command -v wrk >/dev/null || die "wrk not installed"
+    command -v taskset >/dev/null || die "taskset not installed"
+    [[ $DURATION =~ ^[0-9]+$ && $DURATION -ge 1 ]] || die "DURATION must be a whole number of seconds"
+    [[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 ]] || die "ROUNDS must be >= 1"
+    [[ $MODULE == /* ]] || MODULE=$ROOT/$MODULE   # load_module resolves against the prefix
+
+    if use_module; then
+        MODE="module $MODULE"
+        [[ -f $MODEL_EXAMPLE ]] || die "model file $MODEL_EXAMPLE missing"
+    else
+        MODE="SELF-TEST (no module: /predict is a plain return; expect ratio ~1.00)"
+        [[ $BENCH_SELFTEST == 1 ]] || die "$MODULE not found (build it with make, or set BENCH_SELFTEST=1)"
+    fi
+    log "bench: $MODE"
+    log "bench: nginx worker on cpu $SERVER_CPU, wrk on cpu $CLIENT_CPU, loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+
+    mkdir -p "$PREFIX/logs"
+    # A previous run killed hard may have left our nginx behind.
+    stop_nginx
+    trap cleanup EXIT
+    : >"$PREFIX/logs/error.log"
+
+    # 1. The baseline must send what /predict sends: ask /predict first.
+    if use_module; then
+        capture_predict
+    else
+        CAPTURED_BODY=$SELFTEST_BODY CAPTURED_TYPE=$CONTENT_TYPE
+    fi
+
+    # 2. The real configuration.
+    write_conf "$CAPTURED_BODY" "$CAPTURED_TYPE"
+    start_nginx
+    preflight
+
+    # 3. Warm-up (caches, TCP, CPU frequency); not recorded.
+    if ((WARMUP > 0)); then
+        for c in "${CASES[@]}"; do
+            read -r name loc lua req goal <<<"$c"
+            run_wrk "$WARMUP" "$loc" "$lua" "$req" "$PREFIX/logs/wrk-warmup-$name.txt"
+        done
+    fi
+
+    # 4. Rounds: every case once per round, so slow drifts of the machine
+    #    hit all cases alike; even rounds run the cases in reverse order
+    #    (ABBA) so that running first or second biases no case.
+    : >"$RESULTS"
+    print_header
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for c in $(round_order "$r"); do
+            read -r name loc lua req goal <<<"${CASES[c]}"
+            bench_case "$r" "$name" "$loc" "$lua" "$req"
+        done
+        print_round "$r"
+    done
+
+    print_summary
+    if grep -q '\[\(alert\|crit\|emerg\)\]' "$PREFIX/logs/error.log"; then
+        die "nginx logged alerts during the run"
+    fi
+    stop_nginx
+}
+
+main "$@"
