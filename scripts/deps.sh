@@ -12,6 +12,7 @@ for group in "$@"; do
     test)     packages="$packages perl curl clang libclang-rt-14-dev" ;;
     valgrind) packages="$packages valgrind" ;;
     bench)    packages="$packages wrk curl util-linux procps" ;;
+    fullbuild) packages="$packages dpkg-dev libpcre2-dev zlib1g-dev" ;;
     *)        echo "deps: unknown group \"$group\"" >&2; exit 2 ;;
     esac
 done

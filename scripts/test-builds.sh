@@ -49,7 +49,7 @@ build() {                             # build KIND TREE
     cd "$dst"
 
     flags=(--with-threads --with-debug --with-http_stub_status_module
-           --prefix="$dst" --without-http_rewrite_module --without-pcre)
+           --prefix="$dst")
 
     if [ "$kind" = static ]; then
         flags+=(--add-module="$root")
@@ -64,6 +64,7 @@ build() {                             # build KIND TREE
     [ "$kind" = static ] || make -s -f objs/Makefile modules >> make.log 2>&1
 }
 
+"$root/scripts/deps.sh" build test fullbuild
 tree=$(fetch_tree)
 echo "tree: $tree"
 
