@@ -5,7 +5,8 @@
 # libFuzzer harness), prove (the t/ suite).  Default: all three.
 # Environment: NGINX_BIN (the binary; not NGINX, which nginx itself reads
 # as inherited sockets and then stays in the foreground), MODULE (the .so to load, empty for a
-# static build), FUZZ_TIME (seconds per harness), TEST_NGINX_* as usual.
+# static build), FUZZ_TIME (seconds per harness), PROVE_FILES (default
+# -r t/: the module's suite and the runner's self-test), TEST_NGINX_*.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,7 +52,7 @@ stage_prove() {
         TEST_NGINX_LOAD_MODULES=${MODULE:-} \
         TEST_NGINX_MODELS=$root/t/models \
         TEST_NGINX_CONF=$root/conf \
-        prove -v "${lib[@]}" -r t/) > "$build/prove.log" 2>&1
+        prove -v "${lib[@]}" ${PROVE_FILES:--r t/}) > "$build/prove.log" 2>&1
 
     # the failures and the summary; the whole run is in build/prove.log
     grep -Ev '^\s*ok [0-9]' "$build/prove.log" | grep -Ev '^t/.*\.t \.+ $' \
