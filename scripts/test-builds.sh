@@ -37,7 +37,7 @@ fetch_tree() {
     fi
 
     tar xzf nginx_*.orig.tar.gz
-    ls -d "$work/src"/nginx-*/ | head -1
+    ls -d "$work/src"/nginx-*/ | sed -n 1p
 }
 
 build() {                             # build KIND TREE
@@ -74,7 +74,7 @@ for kind in $kinds; do
     module=
     [ "$kind" = dynamic ] && module=$work/dynamic/objs/ngx_http_infer_module.so
 
-    "$work/$kind/objs/nginx" -V 2>&1 | head -1
+    "$work/$kind/objs/nginx" -V 2>&1 | sed -n 1p       # not head: SIGPIPE
     # the module's suite: t/compat/selftest.t tests the runner on Debian's
     # nginx, with modules a default build lacks
     NGINX_BIN=$work/$kind/objs/nginx MODULE=$module PROVE_FILES="t/*.t" \
