@@ -19,7 +19,8 @@ MODULE     := $(BUILD)/ngx_http_infer_module.so
 CORE_SRCS  := $(wildcard src/infer_*.c)
 CORE_HDRS  := $(wildcard src/infer_*.h)
 GLUE_SRCS  := ngx_http_infer_module.c $(wildcard src/ngx_http_infer_*.[ch])
-TEST_SRCS  := $(wildcard src/test/infer_*_test.c src/test/*.h)
+TEST_SRCS  := $(filter-out src/test/infer_unit_test.c, \
+                $(wildcard src/test/infer_*_test.c src/test/*.h))
 
 CORE_FLAGS := -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Isrc
 SANITIZE   := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
