@@ -216,11 +216,11 @@ qr{value must be between 1 and 1000000 in .*nginx\.conf}
 
 
 
-=== TEST 18: infer_model outside http is unknown there
+=== TEST 18: infer_model outside http (unknown there when loaded after main_config)
 --- main_config
     infer_model m /tmp/m.json;
 --- config
     location = /x { infer_health; }
 --- must_die
---- error_log
-unknown directive "infer_model"
+--- error_log eval
+qr{"infer_model" directive is not allowed here|unknown directive "infer_model"}
