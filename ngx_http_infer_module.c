@@ -426,6 +426,17 @@ ngx_http_infer_model_load(ngx_conf_t *cf, ngx_http_infer_model_t *im,
         return NGX_ERROR;
     }
 
+    infer_buf_init(&im->fields, ngx_http_infer_pool_alloc(cf->pool));
+
+    if (im->fields.alloc == NULL
+        || infer_json_model_fields(&im->fields, (char *) im->name.data,
+                                   im->name.len, (char *) im->version.data,
+                                   im->version.len)
+           != INFER_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 

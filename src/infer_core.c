@@ -58,38 +58,54 @@ infer_buf_init(infer_buf_t *b, const infer_alloc_t *alloc)
 }
 
 
-void
-infer_buf_append(infer_buf_t *b, const void *data, size_t len)
+/* room for len more bytes: INFER_OK, or INFER_ERROR and b->failed */
+
+int
+infer_buf_reserve(infer_buf_t *b, size_t len)
 {
     size_t          cap;
     unsigned char  *p;
 
-    if (b->failed) {
-        return;
+    if (b->failed || b->alloc == NULL) {
+        b->failed = 1;
+        return INFER_ERROR;
     }
 
-    if (b->len + len > b->cap) {
-        cap = b->cap ? b->cap * 2 : 256;
+    if (b->len + len <= b->cap) {
+        return INFER_OK;
+    }
 
-        while (cap < b->len + len) {
-            cap *= 2;
-        }
+    cap = b->cap ? b->cap * 2 : 256;
 
-        /* no realloc: a pool allocator cannot grow in place */
+    while (cap < b->len + len) {
+        cap *= 2;
+    }
 
-        p = infer_alloc(b->alloc, cap);
-        if (p == NULL) {
-            b->failed = 1;
-            return;
-        }
+    /* no realloc: a pool allocator cannot grow in place */
 
-        if (b->len) {
-            memcpy(p, b->data, b->len);
-        }
+    p = infer_alloc(b->alloc, cap);
+    if (p == NULL) {
+        b->failed = 1;
+        return INFER_ERROR;
+    }
 
-        infer_free(b->alloc, b->data);
-        b->data = p;
-        b->cap = cap;
+    if (b->len) {
+        memcpy(p, b->data, b->len);
+    }
+
+    infer_free(b->alloc, b->data);
+    b->data = p;
+    b->cap = cap;
+
+    return INFER_OK;
+}
+
+
+void
+infer_buf_append(infer_buf_t *b, const void *data, size_t len)
+{
+    if (infer_buf_reserve(b, len) != INFER_OK) {
+        return;
     }
 
     memcpy(b->data + b->len, data, len);

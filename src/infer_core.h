@@ -48,6 +48,7 @@ extern const infer_alloc_t  infer_alloc_libc;
 
 
 void infer_buf_init(infer_buf_t *b, const infer_alloc_t *alloc);
+int infer_buf_reserve(infer_buf_t *b, size_t len);
 void infer_buf_append(infer_buf_t *b, const void *data, size_t len);
 void infer_buf_release(infer_buf_t *b);
 

@@ -73,8 +73,11 @@ static int infer_on_end_array(void *ctx);
 
 static void infer_json_print(void *ctx, const char *s, size_t len);
 static void infer_json_gen_key(yajl_gen g, const char *key);
-static void infer_json_gen_float(yajl_gen g, float v);
-static void infer_json_gen_row(yajl_gen g, const float *y, size_t n);
+static unsigned char *infer_json_copy(unsigned char *p, const char *s);
+static unsigned char *infer_json_put_row(unsigned char *p, const float *y,
+    size_t n);
+static unsigned char *infer_json_put_ms(unsigned char *p, uint64_t ns);
+static size_t infer_json_put_int(char *buf, size_t len, int64_t v);
 
 
 static const yajl_callbacks  infer_request_callbacks = {
@@ -97,6 +100,10 @@ infer_request_parser_create(const infer_request_opts_t *opts,
     const infer_alloc_t *alloc)
 {
     infer_request_parser_t  *p;
+
+    if (alloc == NULL) {
+        return NULL;
+    }
 
     p = infer_alloc(alloc, sizeof(infer_request_parser_t));
     if (p == NULL) {
@@ -402,9 +409,8 @@ infer_on_number(void *ctx, const char *s, size_t len)
 {
     infer_request_parser_t  *p = ctx;
 
-    char    buf[INFER_JSON_MAX_NUMBER + 1], where[48];
-    float   f;
-    double  d;
+    char   where[48];
+    float  f;
 
     if (p->state == INFER_PARSE_SKIP) {
         return infer_request_skip_scalar(p);
@@ -414,23 +420,20 @@ infer_on_number(void *ctx, const char *s, size_t len)
         return infer_request_unexpected(p, "a number");
     }
 
-    infer_request_where(p, where, sizeof(where));
-
     if (len > INFER_JSON_MAX_NUMBER) {
+        infer_request_where(p, where, sizeof(where));
         return infer_request_fail(p, INFER_EINVAL, "%s: a number of more "
                                   "than %d characters", where,
                                   INFER_JSON_MAX_NUMBER);
     }
 
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-
-    d = strtod(buf, NULL);
-    f = (float) d;
+    f = (float) infer_json_parse_double(s, len);
 
     if (!isfinite(f)) {
-        return infer_request_fail(p, INFER_ERANGE, "%s: %.32s is not a "
-                                  "finite 32-bit float", where, buf);
+        infer_request_where(p, where, sizeof(where));
+        return infer_request_fail(p, INFER_ERANGE, "%s: %.*s is not a "
+                                  "finite 32-bit float", where,
+                                  (int) (len < 32 ? len : 32), s);
     }
 
     return infer_request_value(p, f);
@@ -595,53 +598,97 @@ infer_on_end_array(void *ctx)
 
 
 int
-infer_json_write_response(infer_buf_t *out, const infer_response_t *resp)
+infer_json_model_fields(infer_buf_t *out, const char *name, size_t name_len,
+    const char *version, size_t version_len)
 {
-    char      ms[32];
-    size_t    r;
-    yajl_gen  g;
+    size_t       start;
+    yajl_gen     g;
+    infer_buf_t  obj;
+
+    infer_buf_init(&obj, out->alloc);
 
     g = yajl_gen_alloc(NULL);
     if (g == NULL) {
         return INFER_ERROR;
     }
 
-    yajl_gen_config(g, yajl_gen_print_callback, infer_json_print, out);
+    yajl_gen_config(g, yajl_gen_print_callback, infer_json_print, &obj);
 
     yajl_gen_map_open(g);
-
-    if (resp->batch) {
-        infer_json_gen_key(g, "predictions");
-        yajl_gen_array_open(g);
-
-        for (r = 0; r < resp->rows; r++) {
-            infer_json_gen_row(g, resp->y + r * resp->noutputs,
-                               resp->noutputs);
-        }
-
-        yajl_gen_array_close(g);
-
-    } else {
-        infer_json_gen_key(g, "prediction");
-        infer_json_gen_row(g, resp->y, resp->noutputs);
-    }
-
     infer_json_gen_key(g, "model_name");
-    yajl_gen_string(g, (const unsigned char *) resp->model_name,
-                    resp->model_name_len);
-
+    yajl_gen_string(g, (const unsigned char *) name, name_len);
     infer_json_gen_key(g, "model_version");
-    yajl_gen_string(g, (const unsigned char *) resp->model_version,
-                    resp->model_version_len);
-
-    infer_json_gen_key(g, "latency_ms");
-    yajl_gen_number(g, ms, snprintf(ms, sizeof(ms), "%.3f",
-                                    resp->latency_ms));
-
+    yajl_gen_string(g, (const unsigned char *) version, version_len);
     yajl_gen_map_close(g);
+
     yajl_gen_free(g);
 
-    return out->failed ? INFER_ERROR : INFER_OK;
+    if (obj.failed || obj.len < 2) {
+        infer_buf_release(&obj);
+        return INFER_ERROR;
+    }
+
+    /* {"model_name":...} becomes ,"model_name":... */
+
+    start = out->len;
+    infer_buf_append(out, ",", 1);
+    infer_buf_append(out, obj.data + 1, obj.len - 2);
+    infer_buf_release(&obj);
+
+    return (out->failed || out->len == start) ? INFER_ERROR : INFER_OK;
+}
+
+
+/*
+ * {"prediction":6.5,"model_name":"m","model_version":"1","latency_ms":0.004}
+ * written straight into a buffer sized once: this runs on every request.
+ */
+
+int
+infer_json_write_response(infer_buf_t *out, const infer_response_t *resp)
+{
+    size_t          r, need;
+    unsigned char  *p;
+
+    need = sizeof("{\"predictions\":[],\"latency_ms\":}") + 24
+           + resp->model_fields_len
+           + resp->rows * (resp->noutputs * (INFER_JSON_FLOAT_LEN + 1) + 3);
+
+    if (infer_buf_reserve(out, need) != INFER_OK) {
+        return INFER_ERROR;
+    }
+
+    p = out->data + out->len;
+
+    if (resp->batch) {
+        p = infer_json_copy(p, "{\"predictions\":[");
+
+        for (r = 0; r < resp->rows; r++) {
+            if (r) {
+                *p++ = ',';
+            }
+
+            p = infer_json_put_row(p, resp->y + r * resp->noutputs,
+                                   resp->noutputs);
+        }
+
+        *p++ = ']';
+
+    } else {
+        p = infer_json_copy(p, "{\"prediction\":");
+        p = infer_json_put_row(p, resp->y, resp->noutputs);
+    }
+
+    memcpy(p, resp->model_fields, resp->model_fields_len);
+    p += resp->model_fields_len;
+
+    p = infer_json_copy(p, ",\"latency_ms\":");
+    p = infer_json_put_ms(p, resp->latency_ns);
+    *p++ = '}';
+
+    out->len = p - out->data;
+
+    return INFER_OK;
 }
 
 
@@ -673,6 +720,14 @@ infer_json_format_float(char *buf, size_t len, float v)
 {
     int  n;
 
+    /* an integer under a million: what %.6g prints, without printf */
+
+    if (v == (float) (int32_t) v && v > -1e6f && v < 1e6f
+        && !(v == 0 && signbit(v)))
+    {
+        return infer_json_put_int(buf, len, (int32_t) v);
+    }
+
     n = snprintf(buf, len, "%.6g", v);
 
     if (strtof(buf, NULL) != v) {
@@ -680,6 +735,180 @@ infer_json_format_float(char *buf, size_t len, float v)
     }
 
     return (size_t) n;
+}
+
+
+/*
+ * Clinger's fast path: a mantissa below 2^53 and a power of ten up to
+ * 10^22 are both exact doubles, and one multiplication or division of
+ * exact operands is correctly rounded, so the result is what strtod()
+ * gives.  Other numbers go to strtod().  yajl has checked the syntax.
+ */
+
+double
+infer_json_parse_double(const char *s, size_t len)
+{
+    int          neg, exp, e, eneg;
+    char         buf[INFER_JSON_MAX_NUMBER + 1];
+    double       d;
+    uint64_t     m;
+    const char  *p, *end;
+
+    static const double  pow10[] = {
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+    };
+
+    p = s;
+    end = s + len;
+    neg = (p < end && *p == '-');
+    p += neg;
+    m = 0;
+    exp = 0;
+
+    for ( /* void */ ; p < end && *p >= '0' && *p <= '9'; p++) {
+        if (m >= (1ULL << 53) / 10) {
+            goto slow;
+        }
+
+        m = m * 10 + (*p - '0');
+    }
+
+    if (p < end && *p == '.') {
+        for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
+            if (m >= (1ULL << 53) / 10) {
+                goto slow;
+            }
+
+            m = m * 10 + (*p - '0');
+            exp--;
+        }
+    }
+
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        eneg = (p < end && *p == '-');
+        p += (p < end && (*p == '-' || *p == '+'));
+
+        for (e = 0; p < end && *p >= '0' && *p <= '9'; p++) {
+            if (e > 1000) {
+                goto slow;
+            }
+
+            e = e * 10 + (*p - '0');
+        }
+
+        exp += eneg ? -e : e;
+    }
+
+    if (p != end || exp < -22 || exp > 22) {
+        goto slow;
+    }
+
+    d = (exp < 0) ? (double) m / pow10[-exp] : (double) m * pow10[exp];
+
+    return neg ? -d : d;
+
+slow:
+
+    if (len > INFER_JSON_MAX_NUMBER) {
+        len = INFER_JSON_MAX_NUMBER;
+    }
+
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+
+    return strtod(buf, NULL);
+}
+
+
+static unsigned char *
+infer_json_copy(unsigned char *p, const char *s)
+{
+    size_t  len;
+
+    len = strlen(s);
+    memcpy(p, s, len);
+
+    return p + len;
+}
+
+
+static unsigned char *
+infer_json_put_row(unsigned char *p, const float *y, size_t n)
+{
+    size_t  i;
+
+    if (n == 1) {
+        return p + infer_json_format_float((char *) p,
+                                           INFER_JSON_FLOAT_LEN, y[0]);
+    }
+
+    *p++ = '[';
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        p += infer_json_format_float((char *) p, INFER_JSON_FLOAT_LEN, y[i]);
+    }
+
+    *p++ = ']';
+
+    return p;
+}
+
+
+/* nanoseconds as milliseconds with three decimals: 4210 is 0.004 */
+
+static unsigned char *
+infer_json_put_ms(unsigned char *p, uint64_t ns)
+{
+    uint64_t  us;
+
+    us = (ns + 500) / 1000;
+
+    p += infer_json_put_int((char *) p, 24, us / 1000);
+    *p++ = '.';
+    *p++ = '0' + us / 100 % 10;
+    *p++ = '0' + us / 10 % 10;
+    *p++ = '0' + us % 10;
+
+    return p;
+}
+
+
+/* a decimal integer, "-" included, NUL-terminated if there is room */
+
+static size_t
+infer_json_put_int(char *buf, size_t len, int64_t v)
+{
+    char      tmp[24];
+    size_t    n, i;
+    uint64_t  u;
+
+    u = (v < 0) ? (uint64_t) -v : (uint64_t) v;
+    n = 0;
+
+    do {
+        tmp[n++] = '0' + u % 10;
+        u /= 10;
+    } while (u);
+
+    if (v < 0) {
+        tmp[n++] = '-';
+    }
+
+    for (i = 0; i < n && i < len; i++) {
+        buf[i] = tmp[n - 1 - i];
+    }
+
+    if (n < len) {
+        buf[n] = '\0';
+    }
+
+    return n;
 }
 
 
@@ -694,35 +923,4 @@ static void
 infer_json_gen_key(yajl_gen g, const char *key)
 {
     yajl_gen_string(g, (const unsigned char *) key, strlen(key));
-}
-
-
-static void
-infer_json_gen_float(yajl_gen g, float v)
-{
-    char  buf[32];
-
-    yajl_gen_number(g, buf, infer_json_format_float(buf, sizeof(buf), v));
-}
-
-
-/* one output is a number, several an array */
-
-static void
-infer_json_gen_row(yajl_gen g, const float *y, size_t n)
-{
-    size_t  i;
-
-    if (n == 1) {
-        infer_json_gen_float(g, y[0]);
-        return;
-    }
-
-    yajl_gen_array_open(g);
-
-    for (i = 0; i < n; i++) {
-        infer_json_gen_float(g, y[i]);
-    }
-
-    yajl_gen_array_close(g);
 }

@@ -32,15 +32,13 @@ typedef struct {
 
 
 typedef struct {
-    const char   *model_name;
-    size_t        model_name_len;
-    const char   *model_version;
-    size_t        model_version_len;
-    const float  *y;                         /* rows x noutputs */
-    size_t        rows;
-    size_t        noutputs;
-    unsigned      batch:1;
-    double        latency_ms;
+    const unsigned char  *model_fields;      /* infer_json_model_fields() */
+    size_t                model_fields_len;
+    const float          *y;                 /* rows x noutputs */
+    size_t                rows;
+    size_t                noutputs;
+    unsigned              batch:1;
+    uint64_t              latency_ns;
 } infer_response_t;
 
 
@@ -56,11 +54,21 @@ int infer_request_finish(infer_request_parser_t *p, infer_request_t *req);
 const char *infer_request_error(const infer_request_parser_t *p);
 void infer_request_parser_free(infer_request_parser_t *p);
 
+/*
+ * ,"model_name":"m","model_version":"1": escaped by yajl_gen once, when
+ * the model loads, so that the hot path only copies it.
+ */
+int infer_json_model_fields(infer_buf_t *out, const char *name,
+    size_t name_len, const char *version, size_t version_len);
 int infer_json_write_response(infer_buf_t *out, const infer_response_t *resp);
 int infer_json_write_error(infer_buf_t *out, const char *msg);
 
-/* the shortest of 6 or 9 significant digits that gives v back; 16 bytes */
+/* the shortest of 6 or 9 significant digits that gives v back */
+#define INFER_JSON_FLOAT_LEN  16
 size_t infer_json_format_float(char *buf, size_t len, float v);
+
+/* a JSON number as strtod() reads it, without strtod() when it can */
+double infer_json_parse_double(const char *s, size_t len);
 
 
 #endif /* INFER_JSON_H */

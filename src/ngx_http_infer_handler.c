@@ -64,6 +64,7 @@ ngx_http_infer_predict(ngx_http_request_t *r)
     float                      *y;
     size_t                      row;
     infer_buf_t                 out;
+    infer_alloc_t              *alloc;
     infer_request_t             req;
     infer_response_t            resp;
     struct timespec             start;
@@ -89,7 +90,9 @@ ngx_http_infer_predict(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = infer_request_parser_create(&opts, ngx_http_infer_pool_alloc(r));
+    alloc = ngx_http_infer_pool_alloc(r->pool);
+
+    p = infer_request_parser_create(&opts, alloc);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -127,17 +130,15 @@ ngx_http_infer_predict(ngx_http_request_t *r)
                                          msg);
     }
 
-    resp.model_name = (char *) im->name.data;
-    resp.model_name_len = im->name.len;
-    resp.model_version = (char *) im->version.data;
-    resp.model_version_len = im->version.len;
+    resp.model_fields = im->fields.data;
+    resp.model_fields_len = im->fields.len;
     resp.y = y;
     resp.rows = req.rows;
     resp.noutputs = im->model->noutputs;
     resp.batch = req.batch;
-    resp.latency_ms = ngx_http_infer_elapsed_ns(&start) / 1e6;
+    resp.latency_ns = ngx_http_infer_elapsed_ns(&start);
 
-    infer_buf_init(&out, ngx_http_infer_pool_alloc(r));
+    infer_buf_init(&out, alloc);
 
     if (infer_json_write_response(&out, &resp) != INFER_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -31,6 +31,7 @@ typedef struct {
     ngx_str_t                 version;
     ngx_str_t                 path;           /* as resolved, NUL-terminated */
     infer_model_t            *model;          /* immutable after loading */
+    infer_buf_t               fields;         /* ,"model_name":..., escaped */
     ngx_flag_t                warm;           /* this worker evaluated it */
 } ngx_http_infer_model_t;
 
@@ -74,7 +75,7 @@ ngx_int_t ngx_http_infer_send_error(ngx_http_request_t *r, ngx_uint_t status,
 ngx_uint_t ngx_http_infer_status(int rc);
 ngx_http_infer_ctx_t *ngx_http_infer_get_ctx(ngx_http_request_t *r);
 ngx_buf_t *ngx_http_infer_buf(ngx_http_request_t *r, infer_buf_t *out);
-infer_alloc_t *ngx_http_infer_pool_alloc(ngx_http_request_t *r);
+infer_alloc_t *ngx_http_infer_pool_alloc(ngx_pool_t *pool);
 
 ngx_int_t ngx_http_infer_response_init(ngx_conf_t *cf);
 

@@ -84,7 +84,7 @@ ngx_http_infer_send_error(ngx_http_request_t *r, ngx_uint_t status,
 {
     infer_buf_t  out;
 
-    infer_buf_init(&out, ngx_http_infer_pool_alloc(r));
+    infer_buf_init(&out, ngx_http_infer_pool_alloc(r->pool));
 
     if (infer_json_write_error(&out, msg) != INFER_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -161,18 +161,18 @@ ngx_http_infer_buf(ngx_http_request_t *r, infer_buf_t *out)
 
 
 infer_alloc_t *
-ngx_http_infer_pool_alloc(ngx_http_request_t *r)
+ngx_http_infer_pool_alloc(ngx_pool_t *pool)
 {
     infer_alloc_t  *a;
 
-    a = ngx_palloc(r->pool, sizeof(infer_alloc_t));
+    a = ngx_palloc(pool, sizeof(infer_alloc_t));
     if (a == NULL) {
         return NULL;
     }
 
     a->alloc = ngx_http_infer_pool_palloc;
     a->free = ngx_http_infer_pool_pfree;
-    a->ctx = r->pool;
+    a->ctx = pool;
 
     return a;
 }
@@ -249,7 +249,7 @@ ngx_http_infer_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    infer_buf_init(&out, ngx_http_infer_pool_alloc(r));
+    infer_buf_init(&out, ngx_http_infer_pool_alloc(r->pool));
 
     if (infer_json_write_error(&out,
                                ngx_http_infer_status_text(

@@ -28,6 +28,7 @@ static void test_bad_requests(void);
 static void test_missing_values(void);
 static void test_responses(void);
 static void test_format_float(void);
+static void test_parse_double(void);
 
 
 /* feeds body in chunks of chunk bytes (0: all at once) */
@@ -253,23 +254,25 @@ static char *
 response(const float *y, size_t rows, size_t noutputs, int batch)
 {
     static char       text[512];
-    infer_buf_t       out;
+    infer_buf_t       fields, out;
     infer_response_t  resp;
 
-    resp.model_name = "m\"1";
-    resp.model_name_len = 3;
-    resp.model_version = "2";
-    resp.model_version_len = 1;
+    infer_buf_init(&fields, &infer_alloc_libc);
+    CHECK(infer_json_model_fields(&fields, "m\"1", 3, "2", 1) == INFER_OK);
+
+    resp.model_fields = fields.data;
+    resp.model_fields_len = fields.len;
     resp.y = y;
     resp.rows = rows;
     resp.noutputs = noutputs;
     resp.batch = batch;
-    resp.latency_ms = 0.0042;
+    resp.latency_ns = 4210;
 
     infer_buf_init(&out, &infer_alloc_libc);
     CHECK(infer_json_write_response(&out, &resp) == INFER_OK);
     snprintf(text, sizeof(text), "%.*s", (int) out.len, out.data);
     infer_buf_release(&out);
+    infer_buf_release(&fields);
 
     return text;
 }
@@ -325,6 +328,53 @@ test_format_float(void)
     CHECK_STR(buf, "-0");
     infer_json_format_float(buf, sizeof(buf), 1.17549435e-38f);
     CHECK(strtof(buf, NULL) == 1.17549435e-38f);
+    infer_json_format_float(buf, sizeof(buf), -999999.0f);
+    CHECK_STR(buf, "-999999");
+    infer_json_format_float(buf, sizeof(buf), 1000000.0f);
+    CHECK_STR(buf, "1e+06");
+    infer_json_format_float(buf, sizeof(buf), 0.0f);
+    CHECK_STR(buf, "0");
+    infer_json_format_float(buf, sizeof(buf), -1.5f);
+    CHECK_STR(buf, "-1.5");
+}
+
+
+/* the fast path must give strtod()'s double, bit for bit */
+
+static void
+test_parse_double(void)
+{
+    int          i, bad;
+    char         s[64];
+    size_t       k;
+    unsigned     seed;
+    const char  *fixed[] = {
+        "0", "-0", "1", "6.5", "0.1", "3.5e38", "1e22", "1e23", "1e-22",
+        "1e-23", "9007199254740991", "9007199254740993", "123456789012345678",
+        "0.000000000000000000000000001", "4.9e-324", "1.7976931348623157e308",
+        "1E+2", "-2.5E-3", "100000000000000000000000", "0.3", "2.675"
+    };
+
+    for (k = 0; k < sizeof(fixed) / sizeof(fixed[0]); k++) {
+        CHECK(infer_json_parse_double(fixed[k], strlen(fixed[k]))
+              == strtod(fixed[k], NULL));
+    }
+
+    bad = 0;
+    seed = 12345;
+
+    for (i = 0; i < 200000; i++) {
+        seed = seed * 1103515245 + 12345;
+        snprintf(s, sizeof(s), "%s%u.%0*u%s%d", (seed & 1) ? "-" : "",
+                 seed % 100000, (int) (seed >> 28), seed % 9973,
+                 (seed & 2) ? "e" : "e-", (int) (seed >> 8) % 30);
+
+        if (infer_json_parse_double(s, strlen(s)) != strtod(s, NULL)) {
+            bad++;
+        }
+    }
+
+    CHECK(bad == 0);
 }
 
 
@@ -338,4 +388,5 @@ infer_test_json(void)
     test_missing_values();
     test_responses();
     test_format_float();
+    test_parse_double();
 }
