@@ -60,12 +60,15 @@ $(BUILD)/fuzz/%: src/test/infer_fuzz_%.c $(CORE_SRCS) $(CORE_HDRS)
 unit: $(BUILD)/test/unit
 	@cd $(ROOT) && $(BUILD)/test/unit
 
-fuzz-smoke: $(BUILD)/fuzz/request $(BUILD)/fuzz/model
-	@scripts/fuzz.sh $(FUZZ_TIME) request model
+FUZZERS    := request model v2
 
-test: $(MODULE) $(BUILD)/test/unit $(BUILD)/fuzz/request $(BUILD)/fuzz/model
+fuzz-smoke: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
+	@scripts/fuzz.sh $(FUZZ_TIME) $(FUZZERS)
+
+test: $(MODULE) $(BUILD)/test/unit $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 	@scripts/deps.sh test
-	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) FUZZ_TIME=$(FUZZ_TIME) scripts/test.sh
+	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) FUZZ_TIME=$(FUZZ_TIME) \
+	    FUZZERS="$(FUZZERS)" scripts/test.sh
 
 test-valgrind: $(MODULE)
 	@scripts/deps.sh test valgrind

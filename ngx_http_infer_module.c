@@ -15,6 +15,7 @@
 
 static ngx_int_t ngx_http_infer_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_infer_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_infer_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_infer_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_infer_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -75,6 +76,13 @@ static ngx_command_t  ngx_http_infer_commands[] = {
       NGX_HTTP_INFER_READY,
       NULL },
 
+    { ngx_string("infer_v2"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_infer_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_INFER_V2_ENDPOINTS,
+      NULL },
+
     { ngx_string("infer_max_batch"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -91,7 +99,7 @@ static ngx_http_module_t  ngx_http_infer_module_ctx = {
     ngx_http_infer_postconfiguration,      /* postconfiguration */
 
     ngx_http_infer_create_main_conf,       /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_infer_init_main_conf,         /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -158,6 +166,46 @@ ngx_http_infer_create_main_conf(ngx_conf_t *cf)
     }
 
     return imcf;
+}
+
+
+/* every model, as the V2 endpoints describe it: the http block is parsed */
+
+static char *
+ngx_http_infer_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_infer_main_conf_t *imcf = conf;
+
+    ngx_uint_t               i;
+    infer_v2_model_t        *vm;
+    ngx_http_infer_model_t  *im;
+
+    if (ngx_array_init(&imcf->v2_models, cf->pool,
+                       ngx_max(imcf->models.nelts, 1),
+                       sizeof(infer_v2_model_t))
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    im = imcf->models.elts;
+
+    for (i = 0; i < imcf->models.nelts; i++) {
+        vm = ngx_array_push(&imcf->v2_models);
+        if (vm == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        vm->name = (char *) im[i].name.data;
+        vm->name_len = im[i].name.len;
+        vm->version = (char *) im[i].version.data;
+        vm->version_len = im[i].version.len;
+        vm->format = infer_model_format(im[i].model);
+        vm->nfeatures = im[i].model->nfeatures;
+        vm->noutputs = im[i].model->noutputs;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -528,13 +576,20 @@ ngx_http_infer_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_infer_loc_conf_t *ilcf = conf;
 
-    if (cmd->offset == NGX_HTTP_INFER_HEALTH) {
+    switch (cmd->offset) {
+
+    case NGX_HTTP_INFER_HEALTH:
         return ngx_http_infer_set_kind(cf, ilcf, NGX_HTTP_INFER_HEALTH,
                                        ngx_http_infer_health_handler);
-    }
 
-    return ngx_http_infer_set_kind(cf, ilcf, NGX_HTTP_INFER_READY,
-                                   ngx_http_infer_ready_handler);
+    case NGX_HTTP_INFER_READY:
+        return ngx_http_infer_set_kind(cf, ilcf, NGX_HTTP_INFER_READY,
+                                       ngx_http_infer_ready_handler);
+
+    default:
+        return ngx_http_infer_set_kind(cf, ilcf, NGX_HTTP_INFER_V2_ENDPOINTS,
+                                       ngx_http_infer_v2_handler);
+    }
 }
 
 

@@ -32,7 +32,7 @@ stage_unit() {
 }
 
 stage_fuzz() {
-    "$root/scripts/fuzz.sh" "${FUZZ_TIME:-10}" request model \
+    "$root/scripts/fuzz.sh" "${FUZZ_TIME:-10}" ${FUZZERS:-request model} \
         | tee "$build/fuzz.log"
     count "$build/fuzz.log"
 }

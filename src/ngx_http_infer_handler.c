@@ -1,5 +1,11 @@
 /*
- * The content handlers: predict (the simple protocol), health, ready.
+ * The inference pipeline and the simple protocol's endpoints.
+ *
+ * A request goes: the content handler checks it and reads the body
+ * asynchronously; the body handler parses it with the protocol's codec
+ * into ctx->x; the model evaluates ctx->x into ctx->y; the protocol
+ * writes the response.  Everything a step hands to the next is in the
+ * request's ctx, so that evaluation can move to a thread and come back.
  */
 
 #include "ngx_http_infer_module.h"
@@ -8,38 +14,62 @@
 #define NGX_HTTP_INFER_FILE_CHUNK  65536   /* bytes read from a body file */
 
 
-static void ngx_http_infer_predict_body(ngx_http_request_t *r);
-static ngx_int_t ngx_http_infer_predict(ngx_http_request_t *r);
-static ngx_int_t ngx_http_infer_parse_body(ngx_http_request_t *r,
-    infer_request_parser_t *p);
-static ngx_int_t ngx_http_infer_parse_file(ngx_http_request_t *r,
-    infer_request_parser_t *p, ngx_buf_t *b);
-static ngx_int_t ngx_http_infer_first_non_finite(infer_model_t *m,
-    float *y, size_t rows, size_t *row);
-static ngx_int_t ngx_http_infer_reject(ngx_http_request_t *r,
-    ngx_uint_t status, const char *msg);
-static ngx_int_t ngx_http_infer_not_allowed(ngx_http_request_t *r,
-    char *allow);
+static void ngx_http_infer_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_infer_simple_parse(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx);
+static ngx_int_t ngx_http_infer_evaluate(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx);
+static ngx_int_t ngx_http_infer_respond(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx);
+static ngx_int_t ngx_http_infer_simple_respond(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx);
+static ngx_int_t ngx_http_infer_feed_file(ngx_http_request_t *r,
+    int (*feed)(void *parser, const u_char *data, size_t len), void *parser,
+    ngx_buf_t *b);
+static int ngx_http_infer_simple_feed(void *parser, const u_char *data,
+    size_t len);
+static void ngx_http_infer_simple_cleanup(void *data);
 static ngx_int_t ngx_http_infer_is_json(ngx_http_request_t *r);
-static void ngx_http_infer_parser_cleanup(void *data);
-static int64_t ngx_http_infer_elapsed_ns(struct timespec *start);
 
 
 ngx_int_t
 ngx_http_infer_predict_handler(ngx_http_request_t *r)
 {
-    ngx_int_t  rc;
+    ngx_http_infer_loc_conf_t  *ilcf;
 
     if (!(r->method & NGX_HTTP_POST)) {
         return ngx_http_infer_not_allowed(r, "POST");
     }
+
+    ilcf = ngx_http_get_module_loc_conf(r, ngx_http_infer_module);
+
+    return ngx_http_infer_start(r, ilcf->model, NGX_HTTP_INFER_SIMPLE);
+}
+
+
+/* a POST for model im: check the type, then read the body */
+
+ngx_int_t
+ngx_http_infer_start(ngx_http_request_t *r, ngx_http_infer_model_t *im,
+    ngx_http_infer_proto_e proto)
+{
+    ngx_int_t              rc;
+    ngx_http_infer_ctx_t  *ctx;
 
     if (ngx_http_infer_is_json(r) != NGX_OK) {
         return ngx_http_infer_reject(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                                      "Content-Type must be application/json");
     }
 
-    rc = ngx_http_read_client_request_body(r, ngx_http_infer_predict_body);
+    ctx = ngx_http_infer_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->model = im;
+    ctx->proto = proto;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_infer_body_handler);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         return rc;                          /* the error filter makes it JSON */
@@ -50,38 +80,54 @@ ngx_http_infer_predict_handler(ngx_http_request_t *r)
 
 
 static void
-ngx_http_infer_predict_body(ngx_http_request_t *r)
+ngx_http_infer_body_handler(ngx_http_request_t *r)
 {
-    ngx_http_finalize_request(r, ngx_http_infer_predict(r));
+    ngx_int_t              rc;
+    ngx_http_infer_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_infer_module);
+
+    ctx->start_ns = ngx_http_infer_now_ns();
+
+    ctx->alloc = ngx_http_infer_pool_alloc(r->pool);
+    if (ctx->alloc == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = (ctx->proto == NGX_HTTP_INFER_V2) ? ngx_http_infer_v2_parse(r, ctx)
+                                           : ngx_http_infer_simple_parse(r, ctx);
+
+    /* a refused body was answered already: rc is what sending it gave */
+
+    if (rc == NGX_OK && !ctx->own_response) {
+        rc = ngx_http_infer_evaluate(r, ctx);
+    }
+
+    ngx_http_finalize_request(r, rc);
 }
 
 
+/*
+ * NGX_OK with ctx->x and ctx->rows; or, with the error sent (and so
+ * ctx->own_response set), what sending it returned; or a status.
+ */
+
 static ngx_int_t
-ngx_http_infer_predict(ngx_http_request_t *r)
+ngx_http_infer_simple_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 {
     int                         rc;
-    char                        msg[80];
-    float                      *y;
-    size_t                      row;
-    infer_buf_t                 out;
-    infer_alloc_t              *alloc;
     infer_request_t             req;
-    infer_response_t            resp;
-    struct timespec             start;
     ngx_pool_cleanup_t         *cln;
     infer_request_opts_t        opts;
     infer_request_parser_t     *p;
-    ngx_http_infer_model_t     *im;
     ngx_http_infer_loc_conf_t  *ilcf;
 
-    (void) clock_gettime(CLOCK_MONOTONIC, &start);
-
     ilcf = ngx_http_get_module_loc_conf(r, ngx_http_infer_module);
-    im = ilcf->model;
 
-    opts.nfeatures = im->model->nfeatures;
+    opts.nfeatures = ctx->model->model->nfeatures;
     opts.max_rows = ilcf->max_batch;
-    opts.missing_ok = im->model->missing_ok;
+    opts.missing_ok = ctx->model->model->missing_ok;
 
     /* the cleanup first, so that yajl's malloc()ed state is always freed */
 
@@ -90,17 +136,16 @@ ngx_http_infer_predict(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    alloc = ngx_http_infer_pool_alloc(r->pool);
-
-    p = infer_request_parser_create(&opts, alloc);
+    p = infer_request_parser_create(&opts, ctx->alloc);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    cln->handler = ngx_http_infer_parser_cleanup;
+    cln->handler = ngx_http_infer_simple_cleanup;
     cln->data = p;
 
-    if (ngx_http_infer_parse_body(r, p) != NGX_OK) {
+    if (ngx_http_infer_feed_body(r, ngx_http_infer_simple_feed, p) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -110,35 +155,81 @@ ngx_http_infer_predict(ngx_http_request_t *r)
                                          infer_request_error(p));
     }
 
-    y = ngx_palloc(r->pool, req.rows * im->model->noutputs * sizeof(float));
-    if (y == NULL) {
+    ctx->x = req.x;
+    ctx->rows = req.rows;
+    ctx->batch = req.batch;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_infer_evaluate(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
+{
+    infer_model_t  *m;
+
+    m = ctx->model->model;
+
+    ctx->y = ngx_palloc(r->pool, ctx->rows * m->noutputs * sizeof(float));
+    if (ctx->y == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (infer_model_eval(im->model, req.x, req.rows, y) != INFER_OK) {
+    if (infer_model_eval(m, ctx->x, ctx->rows, ctx->y) != INFER_OK) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "infer: model \"%V\" failed to evaluate", &im->name);
+                      "infer: model \"%V\" failed to evaluate",
+                      &ctx->model->name);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_infer_first_non_finite(im->model, y, req.rows, &row)
-        == NGX_OK)
-    {
-        *ngx_snprintf((u_char *) msg, sizeof(msg) - 1, "the model's output "
-                      "for row %uz is not a finite number", row) = '\0';
-        return ngx_http_infer_send_error(r, NGX_HTTP_INFER_UNPROCESSABLE,
-                                         msg);
+    return ngx_http_infer_respond(r, ctx);
+}
+
+
+/* JSON has no NaN or infinity: an overflowed output is the input's fault */
+
+static ngx_int_t
+ngx_http_infer_respond(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
+{
+    char    msg[80];
+    size_t  i, n;
+
+    n = ctx->model->model->noutputs;
+
+    for (i = 0; i < ctx->rows * n; i++) {
+        if (!isfinite(ctx->y[i])) {
+            *ngx_snprintf((u_char *) msg, sizeof(msg) - 1, "the model's "
+                          "output for row %uz is not a finite number",
+                          i / n) = '\0';
+            return ngx_http_infer_send_error(r, NGX_HTTP_INFER_UNPROCESSABLE,
+                                             msg);
+        }
     }
 
-    resp.model_fields = im->fields.data;
-    resp.model_fields_len = im->fields.len;
-    resp.y = y;
-    resp.rows = req.rows;
-    resp.noutputs = im->model->noutputs;
-    resp.batch = req.batch;
-    resp.latency_ns = ngx_http_infer_elapsed_ns(&start);
+    if (ctx->proto == NGX_HTTP_INFER_V2) {
+        return ngx_http_infer_v2_respond(r, ctx);
+    }
 
-    infer_buf_init(&out, alloc);
+    return ngx_http_infer_simple_respond(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_infer_simple_respond(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx)
+{
+    infer_buf_t       out;
+    infer_response_t  resp;
+
+    resp.model_fields = ctx->model->fields.data;
+    resp.model_fields_len = ctx->model->fields.len;
+    resp.y = ctx->y;
+    resp.rows = ctx->rows;
+    resp.noutputs = ctx->model->model->noutputs;
+    resp.batch = ctx->batch;
+    resp.latency_ns = ngx_http_infer_now_ns() - ctx->start_ns;
+
+    infer_buf_init(&out, ctx->alloc);
 
     if (infer_json_write_response(&out, &resp) != INFER_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -149,10 +240,14 @@ ngx_http_infer_predict(ngx_http_request_t *r)
 }
 
 
-/* returns NGX_OK also when the parser rejected the body: finish() says */
+/*
+ * Hands each body buffer to feed.  NGX_OK also when the parser refused the
+ * body (its finish says why); NGX_ERROR when the body could not be read.
+ */
 
-static ngx_int_t
-ngx_http_infer_parse_body(ngx_http_request_t *r, infer_request_parser_t *p)
+ngx_int_t
+ngx_http_infer_feed_body(ngx_http_request_t *r,
+    int (*feed)(void *parser, const u_char *data, size_t len), void *parser)
 {
     ngx_buf_t    *b;
     ngx_chain_t  *cl;
@@ -165,9 +260,7 @@ ngx_http_infer_parse_body(ngx_http_request_t *r, infer_request_parser_t *p)
         b = cl->buf;
 
         if (ngx_buf_in_memory(b)) {
-            if (infer_request_parse(p, b->pos, b->last - b->pos)
-                != INFER_OK)
-            {
+            if (feed(parser, b->pos, b->last - b->pos) != INFER_OK) {
                 return NGX_OK;
             }
 
@@ -175,7 +268,7 @@ ngx_http_infer_parse_body(ngx_http_request_t *r, infer_request_parser_t *p)
         }
 
         if (b->in_file
-            && ngx_http_infer_parse_file(r, p, b) != NGX_OK)
+            && ngx_http_infer_feed_file(r, feed, parser, b) != NGX_OK)
         {
             return NGX_ERROR;
         }
@@ -191,7 +284,8 @@ ngx_http_infer_parse_body(ngx_http_request_t *r, infer_request_parser_t *p)
  */
 
 static ngx_int_t
-ngx_http_infer_parse_file(ngx_http_request_t *r, infer_request_parser_t *p,
+ngx_http_infer_feed_file(ngx_http_request_t *r,
+    int (*feed)(void *parser, const u_char *data, size_t len), void *parser,
     ngx_buf_t *b)
 {
     off_t     offset;
@@ -220,7 +314,7 @@ ngx_http_infer_parse_file(ngx_http_request_t *r, infer_request_parser_t *p,
             return NGX_ERROR;
         }
 
-        if (infer_request_parse(p, chunk, n) != INFER_OK) {
+        if (feed(parser, chunk, n) != INFER_OK) {
             break;
         }
     }
@@ -231,22 +325,17 @@ ngx_http_infer_parse_file(ngx_http_request_t *r, infer_request_parser_t *p,
 }
 
 
-/* JSON has no NaN or infinity: an overflowed output is the input's fault */
-
-static ngx_int_t
-ngx_http_infer_first_non_finite(infer_model_t *m, float *y, size_t rows,
-    size_t *row)
+static int
+ngx_http_infer_simple_feed(void *parser, const u_char *data, size_t len)
 {
-    size_t  i;
+    return infer_request_parse(parser, data, len);
+}
 
-    for (i = 0; i < rows * m->noutputs; i++) {
-        if (!isfinite(y[i])) {
-            *row = i / m->noutputs;
-            return NGX_OK;
-        }
-    }
 
-    return NGX_DECLINED;
+static void
+ngx_http_infer_simple_cleanup(void *data)
+{
+    infer_request_parser_free(data);
 }
 
 
@@ -318,11 +407,7 @@ ngx_http_infer_ready_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ready = 1;
-
-    for (i = 0; i < imcf->models.nelts; i++) {
-        ready &= im[i].warm;
-    }
+    ready = ngx_http_infer_all_warm(imcf);
 
     b->last = ngx_sprintf(b->last, "{\"status\":\"%s\",\"models\":[",
                           ready ? "ready" : "not ready");
@@ -341,9 +426,27 @@ ngx_http_infer_ready_handler(ngx_http_request_t *r)
 }
 
 
+ngx_uint_t
+ngx_http_infer_all_warm(ngx_http_infer_main_conf_t *imcf)
+{
+    ngx_uint_t               i;
+    ngx_http_infer_model_t  *im;
+
+    im = imcf->models.elts;
+
+    for (i = 0; i < imcf->models.nelts; i++) {
+        if (!im[i].warm) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 /* an answer before the body is read: drop the body, keep the connection */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_infer_reject(ngx_http_request_t *r, ngx_uint_t status,
     const char *msg)
 {
@@ -355,7 +458,7 @@ ngx_http_infer_reject(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_infer_not_allowed(ngx_http_request_t *r, char *allow)
 {
     char              msg[80];
@@ -412,20 +515,14 @@ ngx_http_infer_is_json(ngx_http_request_t *r)
 }
 
 
-static void
-ngx_http_infer_parser_cleanup(void *data)
+/* nginx's cached time has millisecond resolution: too coarse here */
+
+uint64_t
+ngx_http_infer_now_ns(void)
 {
-    infer_request_parser_free(data);
-}
+    struct timespec  ts;
 
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
 
-static int64_t
-ngx_http_infer_elapsed_ns(struct timespec *start)
-{
-    struct timespec  now;
-
-    (void) clock_gettime(CLOCK_MONOTONIC, &now);
-
-    return (now.tv_sec - start->tv_sec) * 1000000000
-           + (now.tv_nsec - start->tv_nsec);
+    return (uint64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }

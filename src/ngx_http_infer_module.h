@@ -11,6 +11,7 @@
 #include "infer_core.h"
 #include "infer_model.h"
 #include "infer_json.h"
+#include "infer_v2.h"
 
 
 #define NGX_HTTP_INFER_VERSION        "0.1.0"
@@ -22,7 +23,8 @@ typedef enum {
     NGX_HTTP_INFER_NONE = 0,
     NGX_HTTP_INFER_PREDICT,
     NGX_HTTP_INFER_HEALTH,
-    NGX_HTTP_INFER_READY
+    NGX_HTTP_INFER_READY,
+    NGX_HTTP_INFER_V2_ENDPOINTS
 } ngx_http_infer_kind_e;
 
 
@@ -38,6 +40,8 @@ typedef struct {
 
 typedef struct {
     ngx_array_t               models;         /* of ngx_http_infer_model_t */
+    ngx_array_t               v2_models;      /* of infer_v2_model_t, same
+                                                 order */
     ngx_flag_t                used;           /* some location serves us */
 } ngx_http_infer_main_conf_t;
 
@@ -52,9 +56,28 @@ typedef struct {
 } ngx_http_infer_loc_conf_t;
 
 
-/* per request, for the error filter and, later, the log variables */
+typedef enum {
+    NGX_HTTP_INFER_SIMPLE = 0,                /* {"features":[...]} */
+    NGX_HTTP_INFER_V2                         /* KServe V2 infer */
+} ngx_http_infer_proto_e;
+
+
+/*
+ * Per request: what the pipeline (body, parse, evaluate, respond) carries
+ * from one step to the next, and what the error filter needs.
+ */
 
 typedef struct {
+    ngx_http_infer_proto_e    proto;
+    ngx_http_infer_model_t   *model;
+    infer_alloc_t            *alloc;          /* r->pool for the core */
+    float                    *x;              /* rows x nfeatures */
+    float                    *y;              /* rows x noutputs */
+    size_t                    rows;
+    ngx_str_t                 id;             /* a V2 request's "id" */
+    uint64_t                  start_ns;       /* the body had arrived */
+
+    ngx_uint_t                batch:1;        /* "instances" */
     ngx_uint_t                own_response:1; /* the body is ours already */
     ngx_uint_t                replace_body:1; /* the filter swaps it */
     ngx_buf_t                *error_body;
@@ -67,6 +90,22 @@ extern ngx_module_t  ngx_http_infer_module;
 ngx_int_t ngx_http_infer_predict_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_infer_health_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_infer_ready_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_infer_v2_handler(ngx_http_request_t *r);
+
+/* the pipeline, shared by the protocols */
+ngx_int_t ngx_http_infer_start(ngx_http_request_t *r,
+    ngx_http_infer_model_t *im, ngx_http_infer_proto_e proto);
+ngx_int_t ngx_http_infer_feed_body(ngx_http_request_t *r,
+    int (*feed)(void *parser, const u_char *data, size_t len), void *parser);
+ngx_int_t ngx_http_infer_v2_parse(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx);
+ngx_int_t ngx_http_infer_v2_respond(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx);
+ngx_int_t ngx_http_infer_not_allowed(ngx_http_request_t *r, char *allow);
+ngx_int_t ngx_http_infer_reject(ngx_http_request_t *r, ngx_uint_t status,
+    const char *msg);
+ngx_uint_t ngx_http_infer_all_warm(ngx_http_infer_main_conf_t *imcf);
+uint64_t ngx_http_infer_now_ns(void);
 
 ngx_int_t ngx_http_infer_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b);

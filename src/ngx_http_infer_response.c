@@ -110,6 +110,9 @@ ngx_http_infer_status(int rc)
     case INFER_ETOOBIG:
         return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
 
+    case INFER_ENOTFOUND:
+        return NGX_HTTP_NOT_FOUND;
+
     default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -213,6 +216,9 @@ ngx_http_infer_status_text(ngx_uint_t status)
 
     case NGX_HTTP_FORBIDDEN:
         return "forbidden";
+
+    case NGX_HTTP_NOT_FOUND:
+        return "not found";
 
     case NGX_HTTP_SERVICE_UNAVAILABLE:
         return "service unavailable";

@@ -10,6 +10,7 @@ main(void)
 {
     infer_test_model();
     infer_test_json();
+    infer_test_v2();
 
     printf("unit: %d passed, %d failed\n", infer_test_passed,
            infer_test_failed);

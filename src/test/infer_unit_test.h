@@ -42,6 +42,7 @@ extern int  infer_test_failed;
 
 void infer_test_model(void);
 void infer_test_json(void);
+void infer_test_v2(void);
 
 
 #endif /* INFER_UNIT_TEST_H */

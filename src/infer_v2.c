@@ -1,0 +1,1915 @@
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_parse.h>
+
+#include "infer_v2.h"
+
+
+#define INFER_V2_MAX_SEGS      5     /* models/m/versions/v/infer */
+#define INFER_V2_MAX_DIMS      8     /* of a shape and of nested data */
+#define INFER_V2_MAX_DEPTH     32    /* of values skipped under other keys */
+#define INFER_V2_MAX_NUMBER    128   /* characters in one number */
+#define INFER_V2_FIRST_VALUES  64    /* values before the shape is known */
+#define INFER_V2_FP16_MAX      65504.0
+
+
+typedef enum {
+    INFER_V2_BOOL = 0,
+    INFER_V2_UINT8,
+    INFER_V2_UINT16,
+    INFER_V2_UINT32,
+    INFER_V2_UINT64,
+    INFER_V2_INT8,
+    INFER_V2_INT16,
+    INFER_V2_INT32,
+    INFER_V2_INT64,
+    INFER_V2_FP16,
+    INFER_V2_FP32,
+    INFER_V2_FP64,
+    INFER_V2_BYTES,
+    INFER_V2_NTYPES
+} infer_v2_type_e;
+
+
+/*
+ * What one value of "data" is, kept until the datatype is known: a bit
+ * per datatype the value is valid for, and the kind of JSON value.
+ */
+#define INFER_V2_TYPE(t)       ((uint16_t) (1 << (t)))
+#define INFER_V2_ALL_TYPES     ((uint16_t) ((1 << INFER_V2_BYTES) - 1))
+#define INFER_V2_INTEGRAL      ((uint16_t) (1 << 12))
+#define INFER_V2_IS_BOOL       ((uint16_t) (1 << 13))
+#define INFER_V2_IS_NULL       ((uint16_t) (1 << 14))
+#define INFER_V2_IS_STRING     ((uint16_t) (1 << 15))
+
+
+typedef enum {
+    INFER_V2_ST_START = 0,            /* before the top-level object */
+    INFER_V2_ST_TOP,                  /* in it, between its members */
+    INFER_V2_ST_ID,                   /* after "id" */
+    INFER_V2_ST_INPUTS,               /* after "inputs" */
+    INFER_V2_ST_TENSORS,              /* in "inputs", between tensors */
+    INFER_V2_ST_TENSOR,               /* in a tensor, between its members */
+    INFER_V2_ST_NAME,                 /* after a tensor's "name" */
+    INFER_V2_ST_DATATYPE,
+    INFER_V2_ST_SHAPE,
+    INFER_V2_ST_DIMS,                 /* in "shape" */
+    INFER_V2_ST_DATA,
+    INFER_V2_ST_VALUES,               /* in "data", at any depth */
+    INFER_V2_ST_OUTPUTS,              /* after "outputs" */
+    INFER_V2_ST_OUTPUT_LIST,          /* in it, between requested outputs */
+    INFER_V2_ST_OUTPUT,               /* in one, between its members */
+    INFER_V2_ST_OUTPUT_NAME,
+    INFER_V2_ST_SKIP,                 /* in the value of another key */
+    INFER_V2_ST_DONE
+} infer_v2_state_e;
+
+
+struct infer_v2_parser_s {
+    yajl_handle            yajl;
+    const infer_alloc_t   *alloc;
+    infer_request_opts_t   opts;
+    size_t                 limit;     /* values: max_rows x nfeatures */
+
+    infer_v2_state_e       state;
+    infer_v2_state_e       skip_to;   /* where a skipped value returns */
+    size_t                 skip_depth;
+    size_t                 consumed;  /* bytes of earlier chunks */
+
+    size_t                 ntensors;  /* tensors begun in "inputs" */
+    size_t                 noutputs;  /* objects begun in "outputs" */
+
+    int                    datatype;  /* infer_v2_type_e */
+    size_t                 ndims;
+    uint64_t               dims[INFER_V2_MAX_DIMS];
+    size_t                 rows;
+    size_t                 total;     /* rows x nfeatures; 0: no shape yet */
+
+    float                 *x;
+    uint16_t              *kind;      /* INFER_V2_TYPE() bits and IS_* */
+    size_t                 cap;       /* values x and kind have room for */
+    size_t                 nvalues;   /* values seen in "data" */
+
+    size_t                 depth;     /* in "data": 1 in the outer array */
+    size_t                 max_depth;
+    size_t                 leaf_depth;    /* where values are; 0: unknown */
+    size_t                 count[INFER_V2_MAX_DIMS];   /* in open arrays */
+    uint64_t               nested[INFER_V2_MAX_DIMS];  /* lengths by depth */
+
+    size_t                 id_len;
+    char                   id[INFER_V2_MAX_ID];
+
+    unsigned               seen_id:1;
+    unsigned               seen_inputs:1;
+    unsigned               seen_outputs:1;
+    unsigned               has_name:1;
+    unsigned               has_datatype:1;
+    unsigned               has_shape:1;
+    unsigned               has_data:1;
+    unsigned               has_output_name:1;
+
+    int                    rc;
+    char                   err[INFER_ERRLEN];
+};
+
+
+static int infer_v2_segment_ok(const char *s, size_t len);
+static void infer_v2_quote(char *buf, size_t size, const char *s,
+    size_t len);
+
+static int infer_v2_fail(infer_v2_parser_t *p, int rc, const char *fmt,
+    ...);
+static int infer_v2_unexpected(infer_v2_parser_t *p, const char *what);
+static int infer_v2_key(infer_v2_parser_t *p, const unsigned char *key,
+    size_t len);
+static int infer_v2_tensor_key(infer_v2_parser_t *p,
+    const unsigned char *key, size_t len);
+static int infer_v2_begin_tensor(infer_v2_parser_t *p);
+static int infer_v2_end_tensor(infer_v2_parser_t *p);
+static int infer_v2_check_types(infer_v2_parser_t *p);
+static int infer_v2_dim(infer_v2_parser_t *p, const char *s);
+static int infer_v2_check_shape(infer_v2_parser_t *p);
+static int infer_v2_datatype(infer_v2_parser_t *p, const unsigned char *s,
+    size_t len);
+static int infer_v2_output_name(infer_v2_parser_t *p,
+    const unsigned char *s, size_t len);
+static int infer_v2_begin_values(infer_v2_parser_t *p);
+static int infer_v2_end_values(infer_v2_parser_t *p);
+static int infer_v2_value(infer_v2_parser_t *p, float v, uint16_t kind);
+static int infer_v2_grow(infer_v2_parser_t *p);
+static uint16_t infer_v2_number_kind(const char *s, double d, float *f);
+static void infer_v2_where(infer_v2_parser_t *p, char *buf, size_t size,
+    size_t depth, int current);
+static void infer_v2_where_index(infer_v2_parser_t *p, char *buf,
+    size_t size, size_t i);
+static void infer_v2_format_dims(char *buf, size_t size,
+    const uint64_t *dims, size_t n);
+static int infer_v2_skip_scalar(infer_v2_parser_t *p);
+static int infer_v2_skip_open(infer_v2_parser_t *p);
+
+static int infer_v2_on_null(void *ctx);
+static int infer_v2_on_boolean(void *ctx, int b);
+static int infer_v2_on_number(void *ctx, const char *s, size_t len);
+static int infer_v2_on_string(void *ctx, const unsigned char *s,
+    size_t len);
+static int infer_v2_on_start_map(void *ctx);
+static int infer_v2_on_map_key(void *ctx, const unsigned char *key,
+    size_t len);
+static int infer_v2_on_end_map(void *ctx);
+static int infer_v2_on_start_array(void *ctx);
+static int infer_v2_on_end_array(void *ctx);
+
+static yajl_gen infer_v2_gen_open(infer_buf_t *out);
+static int infer_v2_gen_close(yajl_gen g, infer_buf_t *out);
+static void infer_v2_print(void *ctx, const char *s, size_t len);
+static void infer_v2_gen_key(yajl_gen g, const char *key);
+static void infer_v2_gen_str(yajl_gen g, const char *s, size_t len);
+static void infer_v2_gen_tensor_meta(yajl_gen g, const char *name,
+    size_t width);
+
+
+static const char  *infer_v2_type_names[] = {
+    "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
+    "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES"
+};
+
+
+static const yajl_callbacks  infer_v2_callbacks = {
+    infer_v2_on_null,
+    infer_v2_on_boolean,
+    NULL,                             /* integers come as numbers, */
+    NULL,                             /* and so do doubles */
+    infer_v2_on_number,
+    infer_v2_on_string,
+    infer_v2_on_start_map,
+    infer_v2_on_map_key,
+    infer_v2_on_end_map,
+    infer_v2_on_start_array,
+    infer_v2_on_end_array
+};
+
+
+int
+infer_v2_route(const char *uri, size_t len, infer_v2_route_t *rt)
+{
+    char         quoted[80];
+    size_t       n, i, seglen[INFER_V2_MAX_SEGS];
+    const char  *p, *end, *seg[INFER_V2_MAX_SEGS];
+
+    memset(rt, 0, sizeof(infer_v2_route_t));
+
+    if (len < 3 || memcmp(uri, "/v2", 3) != 0) {
+        goto not_found;
+    }
+
+    if (len == 3 || (len == 4 && uri[3] == '/')) {
+        rt->endpoint = INFER_V2_SERVER_METADATA;
+        return INFER_OK;
+    }
+
+    if (uri[3] != '/') {
+        goto not_found;
+    }
+
+    /* the segments after "/v2/"; an empty one matches nothing */
+
+    p = uri + 4;
+    end = uri + len;
+
+    for (n = 0; /* void */; n++) {
+        if (n == INFER_V2_MAX_SEGS) {
+            goto not_found;
+        }
+
+        seg[n] = p;
+
+        while (p < end && *p != '/') {
+            p++;
+        }
+
+        seglen[n] = p - seg[n];
+
+        if (seglen[n] == 0) {
+            goto not_found;
+        }
+
+        if (p == end) {
+            n++;
+            break;
+        }
+
+        p++;
+    }
+
+#define INFER_V2_SEG(i, s)                                                   \
+    (seglen[i] == sizeof(s) - 1 && memcmp(seg[i], s, sizeof(s) - 1) == 0)
+
+    if (n == 2 && INFER_V2_SEG(0, "health")) {
+        if (INFER_V2_SEG(1, "live")) {
+            rt->endpoint = INFER_V2_SERVER_LIVE;
+            return INFER_OK;
+        }
+
+        if (INFER_V2_SEG(1, "ready")) {
+            rt->endpoint = INFER_V2_SERVER_READY;
+            return INFER_OK;
+        }
+
+        goto not_found;
+    }
+
+    if (n < 2 || !INFER_V2_SEG(0, "models")) {
+        goto not_found;
+    }
+
+    i = 2;                            /* the segment after the name */
+
+    if (n >= 4 && INFER_V2_SEG(2, "versions")) {
+        rt->version = seg[3];
+        rt->version_len = seglen[3];
+        i = 4;
+    }
+
+    if (n == i) {
+        rt->endpoint = INFER_V2_MODEL_METADATA;
+
+    } else if (n == i + 1 && INFER_V2_SEG(i, "ready")) {
+        rt->endpoint = INFER_V2_MODEL_READY;
+
+    } else if (n == i + 1 && INFER_V2_SEG(i, "infer")) {
+        rt->endpoint = INFER_V2_MODEL_INFER;
+
+    } else {
+        goto not_found;
+    }
+
+#undef INFER_V2_SEG
+
+    rt->model = seg[1];
+    rt->model_len = seglen[1];
+
+    if (!infer_v2_segment_ok(rt->model, rt->model_len)) {
+        infer_v2_quote(quoted, sizeof(quoted), rt->model, rt->model_len);
+        snprintf(rt->err, sizeof(rt->err), "unknown model \"%s\": a model "
+                 "name has only A-Z a-z 0-9 . _ -", quoted);
+        return INFER_ENOTFOUND;
+    }
+
+    if (rt->version != NULL
+        && !infer_v2_segment_ok(rt->version, rt->version_len))
+    {
+        infer_v2_quote(quoted, sizeof(quoted), rt->version,
+                       rt->version_len);
+        snprintf(rt->err, sizeof(rt->err), "unknown version \"%s\": a "
+                 "version has only A-Z a-z 0-9 . _ -", quoted);
+        return INFER_ENOTFOUND;
+    }
+
+    return INFER_OK;
+
+not_found:
+
+    infer_v2_quote(quoted, sizeof(quoted), uri, len);
+    memset(rt, 0, sizeof(infer_v2_route_t));
+    snprintf(rt->err, sizeof(rt->err), "no V2 endpoint at \"%s\"", quoted);
+
+    return INFER_ENOTFOUND;
+}
+
+
+static int
+infer_v2_segment_ok(const char *s, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')
+            || (s[i] >= '0' && s[i] <= '9')
+            || s[i] == '.' || s[i] == '_' || s[i] == '-')
+        {
+            continue;
+        }
+
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/* at most 64 bytes of s for a message: printable ASCII, others as '?' */
+
+static void
+infer_v2_quote(char *buf, size_t size, const char *s, size_t len)
+{
+    size_t  i, n;
+
+    n = len > 64 ? 64 : len;
+
+    for (i = 0; i < n && i + 4 < size; i++) {
+        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    }
+
+    if (n < len && i + 4 <= size) {
+        memcpy(buf + i, "...", 3);
+        i += 3;
+    }
+
+    buf[i] = '\0';
+}
+
+
+int
+infer_v2_find_model(const infer_v2_route_t *rt,
+    const infer_v2_model_t *models, size_t n, size_t *found, char *err,
+    size_t errlen)
+{
+    char                     name[80], version[80];
+    size_t                   i;
+    const infer_v2_model_t  *m;
+
+    infer_v2_quote(name, sizeof(name), rt->model, rt->model_len);
+
+    for (i = 0; i < n; i++) {
+        m = &models[i];
+
+        if (m->name_len != rt->model_len
+            || memcmp(m->name, rt->model, rt->model_len) != 0)
+        {
+            continue;
+        }
+
+        if (rt->version != NULL
+            && (m->version_len != rt->version_len
+                || memcmp(m->version, rt->version, rt->version_len) != 0))
+        {
+            infer_v2_quote(version, sizeof(version), rt->version,
+                           rt->version_len);
+            snprintf(err, errlen, "model \"%s\" has no version \"%s\"",
+                     name, version);
+            return INFER_ENOTFOUND;
+        }
+
+        *found = i;
+        return INFER_OK;
+    }
+
+    snprintf(err, errlen, "unknown model \"%s\"", name);
+
+    return INFER_ENOTFOUND;
+}
+
+
+infer_v2_parser_t *
+infer_v2_parser_create(const infer_request_opts_t *opts,
+    const infer_alloc_t *alloc)
+{
+    infer_v2_parser_t  *p;
+
+    if (opts->nfeatures == 0 || opts->max_rows == 0) {
+        return NULL;
+    }
+
+    p = infer_alloc(alloc, sizeof(infer_v2_parser_t));
+    if (p == NULL) {
+        return NULL;
+    }
+
+    memset(p, 0, sizeof(infer_v2_parser_t));
+
+    p->alloc = alloc;
+    p->opts = *opts;
+    p->state = INFER_V2_ST_START;
+
+    if (opts->max_rows > SIZE_MAX / 8 / opts->nfeatures) {
+        p->limit = SIZE_MAX / 8;      /* more than any allocation */
+
+    } else {
+        p->limit = opts->max_rows * opts->nfeatures;
+    }
+
+    p->yajl = yajl_alloc(&infer_v2_callbacks, NULL, p);
+    if (p->yajl == NULL) {
+        infer_free(alloc, p);
+        return NULL;
+    }
+
+    return p;
+}
+
+
+int
+infer_v2_parse(infer_v2_parser_t *p, const unsigned char *data, size_t len)
+{
+    unsigned char  *msg;
+    yajl_status     st;
+
+    if (p->rc != INFER_OK) {
+        return p->rc;
+    }
+
+    st = yajl_parse(p->yajl, data, len);
+
+    if (st == yajl_status_error) {
+        msg = yajl_get_error(p->yajl, 0, data, len);
+        infer_v2_fail(p, INFER_EJSON, "malformed JSON near byte %zu: %.*s",
+                      p->consumed + yajl_get_bytes_consumed(p->yajl),
+                      (int) strcspn((char *) msg, "\n"), (char *) msg);
+        yajl_free_error(p->yajl, msg);
+        return p->rc;
+    }
+
+    if (st == yajl_status_client_canceled) {
+        return p->rc;                 /* a callback said why */
+    }
+
+    p->consumed += len;
+
+    return INFER_OK;
+}
+
+
+int
+infer_v2_finish(infer_v2_parser_t *p, infer_v2_request_t *req)
+{
+    unsigned char  *msg;
+
+    if (p->rc != INFER_OK) {
+        return p->rc;
+    }
+
+    if (p->consumed == 0) {
+        infer_v2_fail(p, INFER_EJSON, "empty request body");
+        return p->rc;
+    }
+
+    if (yajl_complete_parse(p->yajl) != yajl_status_ok) {
+        if (p->rc != INFER_OK) {
+            return p->rc;
+        }
+
+        msg = yajl_get_error(p->yajl, 0, NULL, 0);
+        infer_v2_fail(p, INFER_EJSON, "malformed JSON at the end: %.*s",
+                      (int) strcspn((char *) msg, "\n"), (char *) msg);
+        yajl_free_error(p->yajl, msg);
+        return p->rc;
+    }
+
+    if (!p->seen_inputs) {
+        infer_v2_fail(p, INFER_EINVAL, "missing \"inputs\"");
+        return p->rc;
+    }
+
+    if (p->ntensors == 0) {
+        infer_v2_fail(p, INFER_ESHAPE, "\"inputs\" is empty, the model "
+                      "takes 1 tensor");
+        return p->rc;
+    }
+
+    req->x = p->x;
+    req->rows = p->rows;
+    req->id = p->seen_id ? p->id : NULL;
+    req->id_len = p->id_len;
+
+    return INFER_OK;
+}
+
+
+const char *
+infer_v2_error(const infer_v2_parser_t *p)
+{
+    return p->err;
+}
+
+
+void
+infer_v2_parser_free(infer_v2_parser_t *p)
+{
+    if (p == NULL) {
+        return;
+    }
+
+    yajl_free(p->yajl);
+    infer_free(p->alloc, p->x);
+    infer_free(p->alloc, p->kind);
+    infer_free(p->alloc, p);
+}
+
+
+static int
+infer_v2_fail(infer_v2_parser_t *p, int rc, const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    vsnprintf(p->err, sizeof(p->err), fmt, args);
+    va_end(args);
+
+    p->rc = rc;
+
+    return 0;                         /* to yajl: stop; the caller reads rc */
+}
+
+
+/* what the parser met where the protocol wants something else */
+
+static int
+infer_v2_unexpected(infer_v2_parser_t *p, const char *what)
+{
+    char    where[96];
+    size_t  t, o;
+
+    t = p->ntensors - 1;
+    o = p->noutputs - 1;
+
+    switch (p->state) {
+
+    case INFER_V2_ST_START:
+        return infer_v2_fail(p, INFER_EINVAL, "the request must be a JSON "
+                             "object, not %s", what);
+
+    case INFER_V2_ST_ID:
+        return infer_v2_fail(p, INFER_EINVAL, "\"id\" must be a string, "
+                             "not %s", what);
+
+    case INFER_V2_ST_INPUTS:
+        return infer_v2_fail(p, INFER_EINVAL, "\"inputs\" must be an array "
+                             "of tensors, not %s", what);
+
+    case INFER_V2_ST_TENSORS:
+        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu] must be an "
+                             "object, not %s", p->ntensors, what);
+
+    case INFER_V2_ST_NAME:
+        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu].name must be a "
+                             "string, not %s", t, what);
+
+    case INFER_V2_ST_DATATYPE:
+        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu].datatype must "
+                             "be a string, not %s", t, what);
+
+    case INFER_V2_ST_SHAPE:
+        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu].shape must be "
+                             "an array, not %s", t, what);
+
+    case INFER_V2_ST_DIMS:
+        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu].shape[%zu] must "
+                             "be a non-negative integer, not %s", t,
+                             p->ndims, what);
+
+    case INFER_V2_ST_DATA:
+        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu].data must be an "
+                             "array, not %s", t, what);
+
+    case INFER_V2_ST_VALUES:
+        infer_v2_where(p, where, sizeof(where), p->depth, 1);
+        return infer_v2_fail(p, INFER_EINVAL, "%s: expected a number, got "
+                             "%s", where, what);
+
+    case INFER_V2_ST_OUTPUTS:
+        return infer_v2_fail(p, INFER_EINVAL, "\"outputs\" must be an array "
+                             "of objects, not %s", what);
+
+    case INFER_V2_ST_OUTPUT_LIST:
+        return infer_v2_fail(p, INFER_EINVAL, "outputs[%zu] must be an "
+                             "object, not %s", p->noutputs, what);
+
+    default:                          /* INFER_V2_ST_OUTPUT_NAME */
+        return infer_v2_fail(p, INFER_EINVAL, "outputs[%zu].name must be a "
+                             "string, not %s", o, what);
+    }
+}
+
+
+#define INFER_V2_KEY(key, len, s)                                            \
+    ((len) == sizeof(s) - 1 && memcmp(key, s, sizeof(s) - 1) == 0)
+
+
+static int
+infer_v2_key(infer_v2_parser_t *p, const unsigned char *key, size_t len)
+{
+    if (INFER_V2_KEY(key, len, "id")) {
+        if (p->seen_id) {
+            return infer_v2_fail(p, INFER_EINVAL, "duplicate \"id\"");
+        }
+
+        p->seen_id = 1;
+        p->state = INFER_V2_ST_ID;
+        return 1;
+    }
+
+    if (INFER_V2_KEY(key, len, "inputs")) {
+        if (p->seen_inputs) {
+            return infer_v2_fail(p, INFER_EINVAL, "duplicate \"inputs\"");
+        }
+
+        p->seen_inputs = 1;
+        p->state = INFER_V2_ST_INPUTS;
+        return 1;
+    }
+
+    if (INFER_V2_KEY(key, len, "outputs")) {
+        if (p->seen_outputs) {
+            return infer_v2_fail(p, INFER_EINVAL, "duplicate \"outputs\"");
+        }
+
+        p->seen_outputs = 1;
+        p->state = INFER_V2_ST_OUTPUTS;
+        return 1;
+    }
+
+    /* "parameters", and members the protocol does not define */
+
+    p->state = INFER_V2_ST_SKIP;
+    p->skip_to = INFER_V2_ST_TOP;
+    p->skip_depth = 0;
+
+    return 1;
+}
+
+
+static int
+infer_v2_tensor_key(infer_v2_parser_t *p, const unsigned char *key,
+    size_t len)
+{
+    size_t  t;
+
+    t = p->ntensors - 1;
+
+#define INFER_V2_MEMBER(s, flag, st)                                         \
+    if (INFER_V2_KEY(key, len, s)) {                                         \
+        if (p->flag) {                                                       \
+            return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu]: duplicate "  \
+                                 "\"" s "\"", t);                            \
+        }                                                                    \
+                                                                             \
+        p->flag = 1;                                                         \
+        p->state = st;                                                       \
+        return 1;                                                            \
+    }
+
+    INFER_V2_MEMBER("name", has_name, INFER_V2_ST_NAME)
+    INFER_V2_MEMBER("shape", has_shape, INFER_V2_ST_SHAPE)
+    INFER_V2_MEMBER("datatype", has_datatype, INFER_V2_ST_DATATYPE)
+    INFER_V2_MEMBER("data", has_data, INFER_V2_ST_DATA)
+
+#undef INFER_V2_MEMBER
+
+    p->state = INFER_V2_ST_SKIP;
+    p->skip_to = INFER_V2_ST_TENSOR;
+    p->skip_depth = 0;
+
+    return 1;
+}
+
+
+static int
+infer_v2_begin_tensor(infer_v2_parser_t *p)
+{
+    if (p->ntensors == 1) {
+        return infer_v2_fail(p, INFER_ESHAPE, "inputs[1]: the model takes "
+                             "1 tensor");
+    }
+
+    p->ntensors++;
+    p->state = INFER_V2_ST_TENSOR;
+
+    return 1;
+}
+
+
+static int
+infer_v2_end_tensor(infer_v2_parser_t *p)
+{
+    char    shape[96], nested[96];
+    size_t  t, nd;
+
+    t = p->ntensors - 1;
+
+    if (!p->has_name) {
+        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu]: missing "
+                             "\"name\"", t);
+    }
+
+    if (!p->has_shape) {
+        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu]: missing "
+                             "\"shape\"", t);
+    }
+
+    if (!p->has_datatype) {
+        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu]: missing "
+                             "\"datatype\"", t);
+    }
+
+    if (!p->has_data) {
+        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu]: missing "
+                             "\"data\"", t);
+    }
+
+    /* the shape was checked against the model when it ended */
+
+    infer_v2_format_dims(shape, sizeof(shape), p->dims, p->ndims);
+
+    nd = p->leaf_depth ? p->leaf_depth : p->max_depth;
+
+    if (nd <= 1) {
+        if (p->nvalues != p->total) {
+            return infer_v2_fail(p, INFER_ESHAPE, "inputs[%zu]: shape %s "
+                                 "has %zu elements, data has %zu", t, shape,
+                                 p->total, p->nvalues);
+        }
+
+    } else if (nd != p->ndims
+               || memcmp(p->nested, p->dims, nd * sizeof(uint64_t)) != 0)
+    {
+        infer_v2_format_dims(nested, sizeof(nested), p->nested, nd);
+        return infer_v2_fail(p, INFER_ESHAPE, "inputs[%zu]: shape %s, data "
+                             "is nested as %s", t, shape, nested);
+    }
+
+    if (infer_v2_check_types(p) == 0) {
+        return 0;
+    }
+
+    p->state = INFER_V2_ST_TENSORS;
+
+    return 1;
+}
+
+
+static int
+infer_v2_check_types(infer_v2_parser_t *p)
+{
+    char         where[96], num[32];
+    size_t       i;
+    uint16_t     k, bit;
+    const char  *type;
+
+    bit = INFER_V2_TYPE(p->datatype);
+    type = infer_v2_type_names[p->datatype];
+
+    for (i = 0; i < p->nvalues; i++) {
+        k = p->kind[i];
+
+        if (k & bit) {
+            continue;
+        }
+
+        infer_v2_where_index(p, where, sizeof(where), i);
+
+        if (k & INFER_V2_IS_STRING) {
+            return infer_v2_fail(p, INFER_EINVAL, "%s: expected %s, got a "
+                                 "string", where, type);
+        }
+
+        if (k & INFER_V2_IS_BOOL) {
+            return infer_v2_fail(p, INFER_EINVAL, "%s: expected %s, got a "
+                                 "boolean", where, type);
+        }
+
+        infer_json_format_float(num, sizeof(num), p->x[i]);
+
+        if (p->datatype == INFER_V2_BOOL) {
+            return infer_v2_fail(p, INFER_EINVAL, "%s: expected BOOL (true "
+                                 "or false), got %s", where, num);
+        }
+
+        if (p->datatype == INFER_V2_FP16
+            || (k & INFER_V2_INTEGRAL))
+        {
+            return infer_v2_fail(p, INFER_ERANGE, "%s: %s is out of range "
+                                 "for %s", where, num, type);
+        }
+
+        return infer_v2_fail(p, INFER_EINVAL, "%s: expected %s, got %s",
+                             where, type, num);
+    }
+
+    return 1;
+}
+
+
+static int
+infer_v2_dim(infer_v2_parser_t *p, const char *s)
+{
+    uint64_t  d;
+
+    if (p->ndims == INFER_V2_MAX_DIMS) {
+        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu].shape has more "
+                             "than %d dimensions", p->ntensors - 1,
+                             INFER_V2_MAX_DIMS);
+    }
+
+    errno = 0;
+    d = strtoull(s, NULL, 10);
+
+    if (s[0] == '-' || strpbrk(s, ".eE") != NULL || errno != 0) {
+        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu].shape[%zu] must "
+                             "be a non-negative integer, not %.32s",
+                             p->ntensors - 1, p->ndims, s);
+    }
+
+    p->dims[p->ndims++] = d;
+
+    return 1;
+}
+
+
+static int
+infer_v2_check_shape(infer_v2_parser_t *p)
+{
+    char      shape[96];
+    size_t    t, nf;
+    uint64_t  rows;
+
+    t = p->ntensors - 1;
+    nf = p->opts.nfeatures;
+
+    infer_v2_format_dims(shape, sizeof(shape), p->dims, p->ndims);
+
+    if (p->ndims == 0 || p->ndims > 2) {
+        return infer_v2_fail(p, INFER_ESHAPE, "inputs[%zu]: shape %s has "
+                             "%zu dimensions, the model takes [-1,%zu] or "
+                             "[%zu]", t, shape, p->ndims, nf, nf);
+    }
+
+    if (p->dims[p->ndims - 1] != nf) {
+        return infer_v2_fail(p, INFER_ESHAPE, "inputs[%zu]: the model takes "
+                             "%zu features, shape says %llu", t, nf,
+                             (unsigned long long) p->dims[p->ndims - 1]);
+    }
+
+    rows = (p->ndims == 2) ? p->dims[0] : 1;
+
+    if (rows == 0) {
+        return infer_v2_fail(p, INFER_ESHAPE, "inputs[%zu]: shape %s has no "
+                             "rows", t, shape);
+    }
+
+    if (rows > p->opts.max_rows || rows > p->limit / nf) {
+        return infer_v2_fail(p, INFER_ETOOBIG, "inputs[%zu]: shape %s has "
+                             "%llu rows, the limit is %zu", t, shape,
+                             (unsigned long long) rows, p->opts.max_rows);
+    }
+
+    p->rows = rows;
+    p->total = rows * nf;
+
+    return 1;
+}
+
+
+static int
+infer_v2_datatype(infer_v2_parser_t *p, const unsigned char *s, size_t len)
+{
+    int   t;
+    char  quoted[80];
+
+    for (t = 0; t < INFER_V2_NTYPES; t++) {
+        if (strlen(infer_v2_type_names[t]) == len
+            && memcmp(infer_v2_type_names[t], s, len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (t == INFER_V2_BYTES) {
+        return infer_v2_fail(p, INFER_ESHAPE, "inputs[%zu]: datatype BYTES "
+                             "is not supported, the model takes numbers",
+                             p->ntensors - 1);
+    }
+
+    if (t == INFER_V2_NTYPES) {
+        infer_v2_quote(quoted, sizeof(quoted), (const char *) s, len);
+        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu]: unknown datatype "
+                             "\"%s\"", p->ntensors - 1, quoted);
+    }
+
+    p->datatype = t;
+    p->state = INFER_V2_ST_TENSOR;
+
+    return 1;
+}
+
+
+static int
+infer_v2_output_name(infer_v2_parser_t *p, const unsigned char *s,
+    size_t len)
+{
+    char  quoted[80];
+
+    if (len != sizeof(INFER_V2_OUTPUT_NAME) - 1
+        || memcmp(s, INFER_V2_OUTPUT_NAME, len) != 0)
+    {
+        infer_v2_quote(quoted, sizeof(quoted), (const char *) s, len);
+        return infer_v2_fail(p, INFER_EINVAL, "outputs[%zu]: unknown output "
+                             "\"%s\", the model has \"" INFER_V2_OUTPUT_NAME
+                             "\"", p->noutputs - 1, quoted);
+    }
+
+    p->state = INFER_V2_ST_OUTPUT;
+
+    return 1;
+}
+
+
+static int
+infer_v2_begin_values(infer_v2_parser_t *p)
+{
+    size_t  i;
+
+    for (i = 0; i < INFER_V2_MAX_DIMS; i++) {
+        p->nested[i] = UINT64_MAX;    /* no array at this depth ended yet */
+    }
+
+    p->depth = 1;
+    p->max_depth = 1;
+    p->count[0] = 0;
+    p->state = INFER_V2_ST_VALUES;
+
+    return 1;
+}
+
+
+static int
+infer_v2_end_values(infer_v2_parser_t *p)
+{
+    char    where[96];
+    size_t  d, n;
+
+    d = p->depth;
+    n = p->count[d - 1];
+
+    if (p->nested[d - 1] == UINT64_MAX) {
+        p->nested[d - 1] = n;
+
+    } else if (p->nested[d - 1] != n) {
+        infer_v2_where(p, where, sizeof(where), d - 1, 0);
+        return infer_v2_fail(p, INFER_ESHAPE, "%s[%zu] has %zu values, the "
+                             "arrays before it %llu", where,
+                             p->count[d - 2] - 1, n,
+                             (unsigned long long) p->nested[d - 1]);
+    }
+
+    if (--p->depth == 0) {
+        p->state = INFER_V2_ST_TENSOR;
+    }
+
+    return 1;
+}
+
+
+/* one value of "data", at the current depth */
+
+static int
+infer_v2_value(infer_v2_parser_t *p, float v, uint16_t kind)
+{
+    char    where[96];
+    size_t  d, limit;
+
+    d = p->depth;
+
+    if (p->leaf_depth == 0) {
+        if (p->max_depth > d) {
+            goto mixed;
+        }
+
+        p->leaf_depth = d;
+
+    } else if (d != p->leaf_depth) {
+        goto mixed;
+    }
+
+    limit = p->total ? p->total : p->limit;
+
+    if (p->nvalues >= limit) {
+        if (p->total) {
+            p->count[d - 1]++;
+            p->nvalues++;             /* counted for the message */
+            return 1;
+        }
+
+        return infer_v2_fail(p, INFER_ETOOBIG, "inputs[%zu].data has more "
+                             "than %zu values, the limit is %zu rows of %zu "
+                             "features", p->ntensors - 1, limit,
+                             p->opts.max_rows, p->opts.nfeatures);
+    }
+
+    if (p->nvalues == p->cap && infer_v2_grow(p) == 0) {
+        return 0;
+    }
+
+    p->x[p->nvalues] = v;
+    p->kind[p->nvalues] = kind;
+    p->nvalues++;
+    p->count[d - 1]++;
+
+    return 1;
+
+mixed:
+
+    infer_v2_where(p, where, sizeof(where), d, 1);
+
+    return infer_v2_fail(p, INFER_ESHAPE, "%s: expected an array, got a "
+                         "value", where);
+}
+
+
+static int
+infer_v2_grow(infer_v2_parser_t *p)
+{
+    float     *x;
+    size_t     cap;
+    uint16_t  *kind;
+
+    if (p->total) {
+        cap = p->total;
+
+    } else {
+        cap = p->cap ? p->cap * 2 : INFER_V2_FIRST_VALUES;
+
+        if (cap > p->limit) {
+            cap = p->limit;
+        }
+    }
+
+    x = infer_alloc(p->alloc, cap * sizeof(float));
+    kind = infer_alloc(p->alloc, cap * sizeof(uint16_t));
+
+    if (x == NULL || kind == NULL) {
+        infer_free(p->alloc, x);
+        infer_free(p->alloc, kind);
+        return infer_v2_fail(p, INFER_ERROR, "out of memory");
+    }
+
+    if (p->nvalues) {
+        memcpy(x, p->x, p->nvalues * sizeof(float));
+        memcpy(kind, p->kind, p->nvalues * sizeof(uint16_t));
+    }
+
+    infer_free(p->alloc, p->x);
+    infer_free(p->alloc, p->kind);
+
+    p->x = x;
+    p->kind = kind;
+    p->cap = cap;
+
+    return 1;
+}
+
+
+/*
+ * The datatypes a number is valid for.  The value is the double rounded
+ * to a float, as numpy does; a 64-bit integer beyond 2^53 is rounded from
+ * the integer itself, which a double would round first.
+ */
+
+static uint16_t
+infer_v2_number_kind(const char *s, double d, float *f)
+{
+    int                 literal;
+    uint16_t            k;
+    long long           ll;
+    unsigned long long  ull;
+
+    k = INFER_V2_TYPE(INFER_V2_FP32) | INFER_V2_TYPE(INFER_V2_FP64);
+
+    if (fabs(d) <= INFER_V2_FP16_MAX) {
+        k |= INFER_V2_TYPE(INFER_V2_FP16);
+    }
+
+    if (d != floor(d)) {
+        return k;
+    }
+
+    k |= INFER_V2_INTEGRAL;
+
+    if (d >= -128.0 && d <= 127.0) {
+        k |= INFER_V2_TYPE(INFER_V2_INT8);
+    }
+
+    if (d >= -32768.0 && d <= 32767.0) {
+        k |= INFER_V2_TYPE(INFER_V2_INT16);
+    }
+
+    if (d >= -2147483648.0 && d <= 2147483647.0) {
+        k |= INFER_V2_TYPE(INFER_V2_INT32);
+    }
+
+    if (d >= 0.0) {                   /* -0 too */
+        if (d <= 255.0) {
+            k |= INFER_V2_TYPE(INFER_V2_UINT8);
+        }
+
+        if (d <= 65535.0) {
+            k |= INFER_V2_TYPE(INFER_V2_UINT16);
+        }
+
+        if (d <= 4294967295.0) {
+            k |= INFER_V2_TYPE(INFER_V2_UINT32);
+        }
+    }
+
+    literal = (strpbrk(s, ".eE") == NULL);
+
+    if (!literal) {
+        if (d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+            k |= INFER_V2_TYPE(INFER_V2_INT64);
+        }
+
+        if (d >= 0.0 && d < 18446744073709551616.0) {
+            k |= INFER_V2_TYPE(INFER_V2_UINT64);
+        }
+
+        return k;
+    }
+
+    /* the exact bounds of the 64-bit types */
+
+    errno = 0;
+    ll = strtoll(s, NULL, 10);
+
+    if (errno == 0) {
+        k |= INFER_V2_TYPE(INFER_V2_INT64);
+
+        if (fabs(d) >= 9007199254740992.0) {
+            *f = (float) ll;
+        }
+    }
+
+    if (s[0] == '-') {
+        if (d == 0.0) {
+            k |= INFER_V2_TYPE(INFER_V2_UINT64);
+        }
+
+        return k;
+    }
+
+    errno = 0;
+    ull = strtoull(s, NULL, 10);
+
+    if (errno == 0) {
+        k |= INFER_V2_TYPE(INFER_V2_UINT64);
+
+        if (d >= 9223372036854775808.0) {
+            *f = (float) ull;
+        }
+    }
+
+    return k;
+}
+
+
+/*
+ * "inputs[0].data[1][2]": the indices of the open arrays down to depth,
+ * and with current, the index the next value at depth takes.
+ */
+
+static void
+infer_v2_where(infer_v2_parser_t *p, char *buf, size_t size, size_t depth,
+    int current)
+{
+    int     n;
+    size_t  k, len;
+
+    n = snprintf(buf, size, "inputs[%zu].data", p->ntensors - 1);
+    len = (n > 0 && (size_t) n < size) ? (size_t) n : size - 1;
+
+    for (k = 0; k < depth; k++) {
+        if (k + 1 == depth && !current) {
+            break;
+        }
+
+        n = snprintf(buf + len, size - len, "[%zu]",
+                     (k + 1 == depth) ? p->count[k] : p->count[k] - 1);
+
+        if (n < 0 || (size_t) n >= size - len) {
+            break;
+        }
+
+        len += n;
+    }
+}
+
+
+/* the same for the i-th value, by the nesting of the data */
+
+static void
+infer_v2_where_index(infer_v2_parser_t *p, char *buf, size_t size, size_t i)
+{
+    int       n;
+    size_t    k, nd, len;
+    uint64_t  idx[INFER_V2_MAX_DIMS];
+
+    nd = p->leaf_depth;
+
+    if (nd <= 1) {
+        snprintf(buf, size, "inputs[%zu].data[%zu]", p->ntensors - 1, i);
+        return;
+    }
+
+    for (k = nd; k-- > 0; /* void */) {
+        idx[k] = i % p->nested[k];
+        i /= p->nested[k];
+    }
+
+    n = snprintf(buf, size, "inputs[%zu].data", p->ntensors - 1);
+    len = (n > 0 && (size_t) n < size) ? (size_t) n : size - 1;
+
+    for (k = 0; k < nd; k++) {
+        n = snprintf(buf + len, size - len, "[%llu]",
+                     (unsigned long long) idx[k]);
+
+        if (n < 0 || (size_t) n >= size - len) {
+            break;
+        }
+
+        len += n;
+    }
+}
+
+
+static void
+infer_v2_format_dims(char *buf, size_t size, const uint64_t *dims, size_t n)
+{
+    int     r;
+    size_t  i, len;
+
+    len = 0;
+    buf[len++] = '[';
+
+    for (i = 0; i < n && len < size; i++) {
+        r = snprintf(buf + len, size - len, "%s%llu", i ? "," : "",
+                     (unsigned long long) dims[i]);
+
+        if (r < 0 || (size_t) r >= size - len) {
+            len = size;
+            break;
+        }
+
+        len += r;
+    }
+
+    if (len + 2 <= size) {
+        buf[len++] = ']';
+        buf[len] = '\0';
+
+    } else {
+        buf[size - 1] = '\0';
+    }
+}
+
+
+static int
+infer_v2_skip_scalar(infer_v2_parser_t *p)
+{
+    if (p->skip_depth == 0) {
+        p->state = p->skip_to;
+    }
+
+    return 1;
+}
+
+
+static int
+infer_v2_skip_open(infer_v2_parser_t *p)
+{
+    if (++p->skip_depth > INFER_V2_MAX_DEPTH) {
+        return infer_v2_fail(p, INFER_EINVAL, "nesting deeper than %d "
+                             "levels", INFER_V2_MAX_DEPTH);
+    }
+
+    return 1;
+}
+
+
+static int
+infer_v2_on_null(void *ctx)
+{
+    infer_v2_parser_t  *p = ctx;
+
+    char  where[96];
+
+    if (p->state == INFER_V2_ST_SKIP) {
+        return infer_v2_skip_scalar(p);
+    }
+
+    if (p->state != INFER_V2_ST_VALUES) {
+        return infer_v2_unexpected(p, "null");
+    }
+
+    if (!p->opts.missing_ok) {
+        infer_v2_where(p, where, sizeof(where), p->depth, 1);
+        return infer_v2_fail(p, INFER_EINVAL, "%s: null, but the model "
+                             "takes no missing values", where);
+    }
+
+    return infer_v2_value(p, NAN, INFER_V2_ALL_TYPES | INFER_V2_IS_NULL);
+}
+
+
+static int
+infer_v2_on_boolean(void *ctx, int b)
+{
+    infer_v2_parser_t  *p = ctx;
+
+    if (p->state == INFER_V2_ST_SKIP) {
+        return infer_v2_skip_scalar(p);
+    }
+
+    if (p->state != INFER_V2_ST_VALUES) {
+        return infer_v2_unexpected(p, "a boolean");
+    }
+
+    return infer_v2_value(p, b ? 1.0f : 0.0f,
+                          INFER_V2_TYPE(INFER_V2_BOOL) | INFER_V2_IS_BOOL);
+}
+
+
+static int
+infer_v2_on_number(void *ctx, const char *s, size_t len)
+{
+    infer_v2_parser_t  *p = ctx;
+
+    char      buf[INFER_V2_MAX_NUMBER + 1], where[96];
+    float     f;
+    double    d;
+    uint16_t  k;
+
+    if (p->state == INFER_V2_ST_SKIP) {
+        return infer_v2_skip_scalar(p);
+    }
+
+    if (p->state != INFER_V2_ST_VALUES && p->state != INFER_V2_ST_DIMS) {
+        return infer_v2_unexpected(p, "a number");
+    }
+
+    if (len > INFER_V2_MAX_NUMBER) {
+        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu]: a number of "
+                             "more than %d characters", p->ntensors - 1,
+                             INFER_V2_MAX_NUMBER);
+    }
+
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+
+    if (p->state == INFER_V2_ST_DIMS) {
+        return infer_v2_dim(p, buf);
+    }
+
+    d = strtod(buf, NULL);
+    f = (float) d;
+
+    if (!isfinite(f)) {
+        infer_v2_where(p, where, sizeof(where), p->depth, 1);
+        return infer_v2_fail(p, INFER_ERANGE, "%s: %.32s is not a finite "
+                             "32-bit float", where, buf);
+    }
+
+    k = infer_v2_number_kind(buf, d, &f);
+
+    return infer_v2_value(p, f, k);
+}
+
+
+static int
+infer_v2_on_string(void *ctx, const unsigned char *s, size_t len)
+{
+    infer_v2_parser_t  *p = ctx;
+
+    switch (p->state) {
+
+    case INFER_V2_ST_SKIP:
+        return infer_v2_skip_scalar(p);
+
+    case INFER_V2_ST_ID:
+        if (len > INFER_V2_MAX_ID) {
+            return infer_v2_fail(p, INFER_EINVAL, "\"id\" is longer than %d "
+                                 "bytes", INFER_V2_MAX_ID);
+        }
+
+        memcpy(p->id, s, len);
+        p->id_len = len;
+        p->state = INFER_V2_ST_TOP;
+        return 1;
+
+    case INFER_V2_ST_NAME:
+        p->state = INFER_V2_ST_TENSOR;   /* any name: the model has one */
+        return 1;
+
+    case INFER_V2_ST_DATATYPE:
+        return infer_v2_datatype(p, s, len);
+
+    case INFER_V2_ST_VALUES:
+        return infer_v2_value(p, NAN, INFER_V2_IS_STRING);
+
+    case INFER_V2_ST_OUTPUT_NAME:
+        return infer_v2_output_name(p, s, len);
+
+    default:
+        return infer_v2_unexpected(p, "a string");
+    }
+}
+
+
+static int
+infer_v2_on_start_map(void *ctx)
+{
+    infer_v2_parser_t  *p = ctx;
+
+    switch (p->state) {
+
+    case INFER_V2_ST_START:
+        p->state = INFER_V2_ST_TOP;
+        return 1;
+
+    case INFER_V2_ST_TENSORS:
+        return infer_v2_begin_tensor(p);
+
+    case INFER_V2_ST_OUTPUT_LIST:
+        p->noutputs++;
+        p->has_output_name = 0;
+        p->state = INFER_V2_ST_OUTPUT;
+        return 1;
+
+    case INFER_V2_ST_SKIP:
+        return infer_v2_skip_open(p);
+
+    default:
+        return infer_v2_unexpected(p, "an object");
+    }
+}
+
+
+static int
+infer_v2_on_map_key(void *ctx, const unsigned char *key, size_t len)
+{
+    infer_v2_parser_t  *p = ctx;
+
+    switch (p->state) {
+
+    case INFER_V2_ST_TOP:
+        return infer_v2_key(p, key, len);
+
+    case INFER_V2_ST_TENSOR:
+        return infer_v2_tensor_key(p, key, len);
+
+    case INFER_V2_ST_OUTPUT:
+        if (INFER_V2_KEY(key, len, "name")) {
+            if (p->has_output_name) {
+                return infer_v2_fail(p, INFER_EINVAL, "outputs[%zu]: "
+                                     "duplicate \"name\"", p->noutputs - 1);
+            }
+
+            p->has_output_name = 1;
+            p->state = INFER_V2_ST_OUTPUT_NAME;
+            return 1;
+        }
+
+        p->state = INFER_V2_ST_SKIP;
+        p->skip_to = INFER_V2_ST_OUTPUT;
+        p->skip_depth = 0;
+        return 1;
+
+    default:                          /* a key inside a skipped object */
+        return 1;
+    }
+}
+
+
+static int
+infer_v2_on_end_map(void *ctx)
+{
+    infer_v2_parser_t  *p = ctx;
+
+    /* yajl checks the brackets: only our own objects end here */
+
+    switch (p->state) {
+
+    case INFER_V2_ST_SKIP:
+        p->skip_depth--;
+        return infer_v2_skip_scalar(p);
+
+    case INFER_V2_ST_TENSOR:
+        return infer_v2_end_tensor(p);
+
+    case INFER_V2_ST_OUTPUT:
+        if (!p->has_output_name) {
+            return infer_v2_fail(p, INFER_EINVAL, "outputs[%zu]: missing "
+                                 "\"name\"", p->noutputs - 1);
+        }
+
+        p->state = INFER_V2_ST_OUTPUT_LIST;
+        return 1;
+
+    default:                          /* INFER_V2_ST_TOP */
+        p->state = INFER_V2_ST_DONE;
+        return 1;
+    }
+}
+
+
+static int
+infer_v2_on_start_array(void *ctx)
+{
+    infer_v2_parser_t  *p = ctx;
+
+    char    where[96];
+    size_t  d;
+
+    switch (p->state) {
+
+    case INFER_V2_ST_INPUTS:
+        p->state = INFER_V2_ST_TENSORS;
+        return 1;
+
+    case INFER_V2_ST_SHAPE:
+        p->ndims = 0;
+        p->state = INFER_V2_ST_DIMS;
+        return 1;
+
+    case INFER_V2_ST_DATA:
+        return infer_v2_begin_values(p);
+
+    case INFER_V2_ST_VALUES:
+        d = p->depth;
+
+        if (p->leaf_depth != 0 && d + 1 > p->leaf_depth) {
+            infer_v2_where(p, where, sizeof(where), d, 1);
+            return infer_v2_fail(p, INFER_ESHAPE, "%s: expected a value, "
+                                 "got an array", where);
+        }
+
+        if (d == INFER_V2_MAX_DIMS) {
+            return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu].data is "
+                                 "nested deeper than %d levels",
+                                 p->ntensors - 1, INFER_V2_MAX_DIMS);
+        }
+
+        p->count[d - 1]++;
+        p->count[d] = 0;
+        p->depth = d + 1;
+
+        if (p->max_depth < d + 1) {
+            p->max_depth = d + 1;
+        }
+
+        return 1;
+
+    case INFER_V2_ST_OUTPUTS:
+        p->state = INFER_V2_ST_OUTPUT_LIST;
+        return 1;
+
+    case INFER_V2_ST_SKIP:
+        return infer_v2_skip_open(p);
+
+    default:
+        return infer_v2_unexpected(p, "an array");
+    }
+}
+
+
+static int
+infer_v2_on_end_array(void *ctx)
+{
+    infer_v2_parser_t  *p = ctx;
+
+    switch (p->state) {
+
+    case INFER_V2_ST_TENSORS:
+    case INFER_V2_ST_OUTPUT_LIST:
+        p->state = INFER_V2_ST_TOP;
+        return 1;
+
+    case INFER_V2_ST_DIMS:
+        p->state = INFER_V2_ST_TENSOR;
+        return infer_v2_check_shape(p);
+
+    case INFER_V2_ST_VALUES:
+        return infer_v2_end_values(p);
+
+    default:                          /* INFER_V2_ST_SKIP */
+        p->skip_depth--;
+        return infer_v2_skip_scalar(p);
+    }
+}
+
+
+const char *
+infer_v2_platform(const char *format)
+{
+    if (strcmp(format, "xgboost") == 0) {
+        return "xgboost_json";
+    }
+
+    if (strcmp(format, "onnx") == 0) {
+        return "onnx_onnxv1";
+    }
+
+    return format;
+}
+
+
+int
+infer_v2_write_server_metadata(infer_buf_t *out, const char *version)
+{
+    yajl_gen  g;
+
+    g = infer_v2_gen_open(out);
+    if (g == NULL) {
+        return INFER_ERROR;
+    }
+
+    yajl_gen_map_open(g);
+    infer_v2_gen_key(g, "name");
+    infer_v2_gen_key(g, INFER_V2_SERVER_NAME);
+    infer_v2_gen_key(g, "version");
+    infer_v2_gen_key(g, version);
+    infer_v2_gen_key(g, "extensions");
+    yajl_gen_array_open(g);
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+
+    return infer_v2_gen_close(g, out);
+}
+
+
+int
+infer_v2_write_live(infer_buf_t *out, int live)
+{
+    yajl_gen  g;
+
+    g = infer_v2_gen_open(out);
+    if (g == NULL) {
+        return INFER_ERROR;
+    }
+
+    yajl_gen_map_open(g);
+    infer_v2_gen_key(g, "live");
+    yajl_gen_bool(g, live);
+    yajl_gen_map_close(g);
+
+    return infer_v2_gen_close(g, out);
+}
+
+
+int
+infer_v2_write_ready(infer_buf_t *out, int ready)
+{
+    yajl_gen  g;
+
+    g = infer_v2_gen_open(out);
+    if (g == NULL) {
+        return INFER_ERROR;
+    }
+
+    yajl_gen_map_open(g);
+    infer_v2_gen_key(g, "ready");
+    yajl_gen_bool(g, ready);
+    yajl_gen_map_close(g);
+
+    return infer_v2_gen_close(g, out);
+}
+
+
+int
+infer_v2_write_model_metadata(infer_buf_t *out, const infer_v2_model_t *m)
+{
+    yajl_gen  g;
+
+    g = infer_v2_gen_open(out);
+    if (g == NULL) {
+        return INFER_ERROR;
+    }
+
+    yajl_gen_map_open(g);
+
+    infer_v2_gen_key(g, "name");
+    infer_v2_gen_str(g, m->name, m->name_len);
+
+    if (m->version_len) {
+        infer_v2_gen_key(g, "versions");
+        yajl_gen_array_open(g);
+        infer_v2_gen_str(g, m->version, m->version_len);
+        yajl_gen_array_close(g);
+    }
+
+    infer_v2_gen_key(g, "platform");
+    infer_v2_gen_key(g, infer_v2_platform(m->format));
+
+    infer_v2_gen_key(g, "inputs");
+    yajl_gen_array_open(g);
+    infer_v2_gen_tensor_meta(g, INFER_V2_INPUT_NAME, m->nfeatures);
+    yajl_gen_array_close(g);
+
+    infer_v2_gen_key(g, "outputs");
+    yajl_gen_array_open(g);
+    infer_v2_gen_tensor_meta(g, INFER_V2_OUTPUT_NAME, m->noutputs);
+    yajl_gen_array_close(g);
+
+    yajl_gen_map_close(g);
+
+    return infer_v2_gen_close(g, out);
+}
+
+
+int
+infer_v2_write_model_ready(infer_buf_t *out, const infer_v2_model_t *m,
+    int ready)
+{
+    yajl_gen  g;
+
+    g = infer_v2_gen_open(out);
+    if (g == NULL) {
+        return INFER_ERROR;
+    }
+
+    yajl_gen_map_open(g);
+    infer_v2_gen_key(g, "name");
+    infer_v2_gen_str(g, m->name, m->name_len);
+    infer_v2_gen_key(g, "ready");
+    yajl_gen_bool(g, ready);
+    yajl_gen_map_close(g);
+
+    return infer_v2_gen_close(g, out);
+}
+
+
+int
+infer_v2_write_response(infer_buf_t *out, const infer_v2_response_t *resp)
+{
+    char                     buf[32];
+    size_t                   i, n;
+    yajl_gen                 g;
+    const infer_v2_model_t  *m;
+
+    m = resp->model;
+
+    g = infer_v2_gen_open(out);
+    if (g == NULL) {
+        return INFER_ERROR;
+    }
+
+    yajl_gen_map_open(g);
+
+    infer_v2_gen_key(g, "model_name");
+    infer_v2_gen_str(g, m->name, m->name_len);
+
+    if (m->version_len) {
+        infer_v2_gen_key(g, "model_version");
+        infer_v2_gen_str(g, m->version, m->version_len);
+    }
+
+    if (resp->id != NULL) {
+        infer_v2_gen_key(g, "id");
+        infer_v2_gen_str(g, resp->id, resp->id_len);
+    }
+
+    infer_v2_gen_key(g, "outputs");
+    yajl_gen_array_open(g);
+    yajl_gen_map_open(g);
+
+    infer_v2_gen_key(g, "name");
+    infer_v2_gen_key(g, INFER_V2_OUTPUT_NAME);
+    infer_v2_gen_key(g, "shape");
+    yajl_gen_array_open(g);
+    yajl_gen_integer(g, (long long) resp->rows);
+    yajl_gen_integer(g, (long long) m->noutputs);
+    yajl_gen_array_close(g);
+    infer_v2_gen_key(g, "datatype");
+    infer_v2_gen_key(g, "FP32");
+
+    infer_v2_gen_key(g, "data");
+    yajl_gen_array_open(g);
+
+    n = resp->rows * m->noutputs;
+
+    for (i = 0; i < n; i++) {
+        if (isfinite(resp->y[i])) {
+            yajl_gen_number(g, buf, infer_json_format_float(buf, sizeof(buf),
+                                                            resp->y[i]));
+
+        } else {
+            yajl_gen_null(g);         /* JSON has no NaN or infinity */
+        }
+    }
+
+    yajl_gen_array_close(g);
+
+    yajl_gen_map_close(g);
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+
+    return infer_v2_gen_close(g, out);
+}
+
+
+static yajl_gen
+infer_v2_gen_open(infer_buf_t *out)
+{
+    yajl_gen  g;
+
+    g = yajl_gen_alloc(NULL);
+    if (g == NULL) {
+        return NULL;
+    }
+
+    yajl_gen_config(g, yajl_gen_print_callback, infer_v2_print, out);
+
+    return g;
+}
+
+
+static int
+infer_v2_gen_close(yajl_gen g, infer_buf_t *out)
+{
+    yajl_gen_free(g);
+
+    return out->failed ? INFER_ERROR : INFER_OK;
+}
+
+
+static void
+infer_v2_print(void *ctx, const char *s, size_t len)
+{
+    infer_buf_append(ctx, s, len);
+}
+
+
+static void
+infer_v2_gen_key(yajl_gen g, const char *key)
+{
+    yajl_gen_string(g, (const unsigned char *) key, strlen(key));
+}
+
+
+static void
+infer_v2_gen_str(yajl_gen g, const char *s, size_t len)
+{
+    yajl_gen_string(g, (const unsigned char *) s, len);
+}
+
+
+/* {"name":"input-0","datatype":"FP32","shape":[-1,width]} */
+
+static void
+infer_v2_gen_tensor_meta(yajl_gen g, const char *name, size_t width)
+{
+    yajl_gen_map_open(g);
+    infer_v2_gen_key(g, "name");
+    infer_v2_gen_key(g, name);
+    infer_v2_gen_key(g, "datatype");
+    infer_v2_gen_key(g, "FP32");
+    infer_v2_gen_key(g, "shape");
+    yajl_gen_array_open(g);
+    yajl_gen_integer(g, -1);
+    yajl_gen_integer(g, (long long) width);
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+}

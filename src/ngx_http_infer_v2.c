@@ -1,0 +1,215 @@
+/*
+ * KServe V2 (Open Inference Protocol) REST endpoints for every configured
+ * model: `location /v2/ { infer_v2; }`.  The core routes the URI, parses
+ * requests and writes responses; this file maps them onto nginx.
+ */
+
+#include "ngx_http_infer_module.h"
+
+
+static ngx_int_t ngx_http_infer_v2_get(ngx_http_request_t *r,
+    infer_v2_route_t *rt, ngx_http_infer_model_t *im, infer_v2_model_t *vm);
+static ngx_int_t ngx_http_infer_v2_send(ngx_http_request_t *r,
+    ngx_uint_t status, infer_buf_t *out, int rc);
+static int ngx_http_infer_v2_feed(void *parser, const u_char *data,
+    size_t len);
+static void ngx_http_infer_v2_cleanup(void *data);
+
+
+ngx_int_t
+ngx_http_infer_v2_handler(ngx_http_request_t *r)
+{
+    int                          rc;
+    char                         err[INFER_ERRLEN];
+    size_t                       found;
+    infer_v2_model_t            *vm;
+    infer_v2_route_t             rt;
+    ngx_http_infer_model_t      *im;
+    ngx_http_infer_main_conf_t  *imcf;
+
+    rc = infer_v2_route((char *) r->uri.data, r->uri.len, &rt);
+    if (rc != INFER_OK) {
+        return ngx_http_infer_reject(r, NGX_HTTP_NOT_FOUND, rt.err);
+    }
+
+    imcf = ngx_http_get_module_main_conf(r, ngx_http_infer_module);
+    im = NULL;
+    vm = NULL;
+
+    if (rt.model != NULL) {
+        rc = infer_v2_find_model(&rt, imcf->v2_models.elts,
+                                 imcf->v2_models.nelts, &found, err,
+                                 sizeof(err));
+        if (rc != INFER_OK) {
+            return ngx_http_infer_reject(r, NGX_HTTP_NOT_FOUND, err);
+        }
+
+        im = (ngx_http_infer_model_t *) imcf->models.elts + found;
+        vm = (infer_v2_model_t *) imcf->v2_models.elts + found;
+    }
+
+    if (rt.endpoint == INFER_V2_MODEL_INFER) {
+        if (!(r->method & NGX_HTTP_POST)) {
+            return ngx_http_infer_not_allowed(r, "POST");
+        }
+
+        return ngx_http_infer_start(r, im, NGX_HTTP_INFER_V2);
+    }
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_infer_not_allowed(r, "GET, HEAD");
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_infer_v2_get(r, &rt, im, vm);
+}
+
+
+/*
+ * Health answers 200 for true and, as the protocol says, a 4xx (400) for
+ * false, with the JSON body either way.
+ */
+
+static ngx_int_t
+ngx_http_infer_v2_get(ngx_http_request_t *r, infer_v2_route_t *rt,
+    ngx_http_infer_model_t *im, infer_v2_model_t *vm)
+{
+    int                          rc, ok;
+    infer_buf_t                  out;
+    ngx_http_infer_main_conf_t  *imcf;
+
+    infer_buf_init(&out, ngx_http_infer_pool_alloc(r->pool));
+    ok = 1;
+
+    switch (rt->endpoint) {
+
+    case INFER_V2_SERVER_METADATA:
+        rc = infer_v2_write_server_metadata(&out, NGX_HTTP_INFER_VERSION);
+        break;
+
+    case INFER_V2_SERVER_LIVE:
+        rc = infer_v2_write_live(&out, 1);
+        break;
+
+    case INFER_V2_SERVER_READY:
+        imcf = ngx_http_get_module_main_conf(r, ngx_http_infer_module);
+        ok = ngx_http_infer_all_warm(imcf);
+        rc = infer_v2_write_ready(&out, ok);
+        break;
+
+    case INFER_V2_MODEL_METADATA:
+        rc = infer_v2_write_model_metadata(&out, vm);
+        break;
+
+    default:                                /* INFER_V2_MODEL_READY */
+        ok = (im->warm != 0);
+        rc = infer_v2_write_model_ready(&out, vm, ok);
+        break;
+    }
+
+    return ngx_http_infer_v2_send(r, ok ? NGX_HTTP_OK : NGX_HTTP_BAD_REQUEST,
+                                  &out, rc);
+}
+
+
+static ngx_int_t
+ngx_http_infer_v2_send(ngx_http_request_t *r, ngx_uint_t status,
+    infer_buf_t *out, int rc)
+{
+    if (rc != INFER_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_infer_send_json(r, status, ngx_http_infer_buf(r, out));
+}
+
+
+/* the body handler's parse step for an infer request; see the simple one */
+
+ngx_int_t
+ngx_http_infer_v2_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
+{
+    int                         rc;
+    infer_v2_parser_t          *p;
+    infer_v2_request_t          req;
+    ngx_pool_cleanup_t         *cln;
+    infer_request_opts_t        opts;
+    ngx_http_infer_loc_conf_t  *ilcf;
+
+    ilcf = ngx_http_get_module_loc_conf(r, ngx_http_infer_module);
+
+    opts.nfeatures = ctx->model->model->nfeatures;
+    opts.max_rows = ilcf->max_batch;
+    opts.missing_ok = ctx->model->model->missing_ok;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = infer_v2_parser_create(&opts, ctx->alloc);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_infer_v2_cleanup;
+    cln->data = p;
+
+    if (ngx_http_infer_feed_body(r, ngx_http_infer_v2_feed, p) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = infer_v2_finish(p, &req);
+    if (rc != INFER_OK) {
+        return ngx_http_infer_send_error(r, ngx_http_infer_status(rc),
+                                         infer_v2_error(p));
+    }
+
+    ctx->x = req.x;
+    ctx->rows = req.rows;
+    ctx->batch = 1;
+    ctx->id.data = (u_char *) req.id;
+    ctx->id.len = req.id_len;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_infer_v2_respond(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
+{
+    infer_buf_t                  out;
+    infer_v2_response_t          resp;
+    ngx_http_infer_main_conf_t  *imcf;
+
+    imcf = ngx_http_get_module_main_conf(r, ngx_http_infer_module);
+
+    resp.model = (infer_v2_model_t *) imcf->v2_models.elts
+                 + (ctx->model - (ngx_http_infer_model_t *) imcf->models.elts);
+    resp.id = (char *) ctx->id.data;
+    resp.id_len = ctx->id.len;
+    resp.y = ctx->y;
+    resp.rows = ctx->rows;
+
+    infer_buf_init(&out, ctx->alloc);
+
+    return ngx_http_infer_v2_send(r, NGX_HTTP_OK, &out,
+                                  infer_v2_write_response(&out, &resp));
+}
+
+
+static int
+ngx_http_infer_v2_feed(void *parser, const u_char *data, size_t len)
+{
+    return infer_v2_parse(parser, data, len);
+}
+
+
+static void
+ngx_http_infer_v2_cleanup(void *data)
+{
+    infer_v2_parser_free(data);
+}
