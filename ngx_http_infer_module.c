@@ -9,8 +9,10 @@
 #include "ngx_http_infer_module.h"
 
 
-#define NGX_HTTP_INFER_MAX_BATCH  1024
-#define NGX_HTTP_INFER_NAME_LEN   128
+#define NGX_HTTP_INFER_MAX_BATCH   1024
+#define NGX_HTTP_INFER_NAME_LEN    128
+#define NGX_HTTP_INFER_OFFLOAD_NS  50000   /* default threshold: 50us */
+#define NGX_HTTP_INFER_WARM_ROWS   32      /* evaluated to measure a row */
 
 
 static ngx_int_t ngx_http_infer_postconfiguration(ngx_conf_t *cf);
@@ -37,6 +39,9 @@ static char *ngx_http_infer_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_infer_set_kind(ngx_conf_t *cf,
     ngx_http_infer_loc_conf_t *ilcf, ngx_http_infer_kind_e kind,
     ngx_http_handler_pt handler);
+static char *ngx_http_infer_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_infer_parse_ns(ngx_str_t *s, ngx_uint_t *ns);
 static void ngx_http_infer_warm_up(ngx_cycle_t *cycle,
     ngx_http_infer_model_t *im);
 
@@ -89,6 +94,13 @@ static ngx_command_t  ngx_http_infer_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_infer_loc_conf_t, max_batch),
       &ngx_http_infer_max_batch_bounds },
+
+    { ngx_string("infer_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_infer_thread_pool,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
 
       ngx_null_command
 };
@@ -230,6 +242,10 @@ ngx_http_infer_create_loc_conf(ngx_conf_t *cf)
      */
 
     ilcf->max_batch = NGX_CONF_UNSET_UINT;
+    ilcf->offload_ns = NGX_CONF_UNSET_UINT;
+#if (NGX_THREADS)
+    ilcf->thread_pool = NGX_CONF_UNSET_PTR;
+#endif
 
     return ilcf;
 }
@@ -245,6 +261,11 @@ ngx_http_infer_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_uint_value(conf->max_batch, prev->max_batch,
                               NGX_HTTP_INFER_MAX_BATCH);
+    ngx_conf_merge_uint_value(conf->offload_ns, prev->offload_ns,
+                              NGX_HTTP_INFER_OFFLOAD_NS);
+#if (NGX_THREADS)
+    ngx_conf_merge_ptr_value(conf->thread_pool, prev->thread_pool, NULL);
+#endif
 
     if (conf->model_name.len == 0 || conf->model != NULL) {
         return NGX_CONF_OK;
@@ -292,34 +313,54 @@ ngx_http_infer_init_process(ngx_cycle_t *cycle)
 }
 
 
+/*
+ * A row of zeros through the model, NGX_HTTP_INFER_WARM_ROWS times: the
+ * first pass pages the model in, the time gives the cost of a row, by
+ * which infer_thread_pool decides what to move off the event loop.
+ */
+
 static void
 ngx_http_infer_warm_up(ngx_cycle_t *cycle, ngx_http_infer_model_t *im)
 {
-    size_t   i, n;
-    float   *x, *y;
+    size_t     i, n, rows;
+    float     *x, *y;
+    uint64_t   start, ns;
 
-    n = im->model->nfeatures + im->model->noutputs;
+    rows = NGX_HTTP_INFER_WARM_ROWS;
+    n = rows * (im->model->nfeatures + im->model->noutputs);
 
     x = ngx_calloc(n * sizeof(float), cycle->log);
     if (x == NULL) {
         return;
     }
 
-    y = x + im->model->nfeatures;
+    y = x + rows * im->model->nfeatures;
 
     if (infer_model_eval(im->model, x, 1, y) != INFER_OK) {
         goto failed;
     }
 
-    for (i = 0; i < im->model->noutputs; i++) {
+    start = ngx_http_infer_now_ns();
+
+    if (infer_model_eval(im->model, x, rows, y) != INFER_OK) {
+        goto failed;
+    }
+
+    ns = ngx_http_infer_now_ns() - start;
+
+    for (i = 0; i < rows * im->model->noutputs; i++) {
         if (!isfinite(y[i])) {
             goto failed;
         }
     }
 
+    im->ns_per_row = ngx_max(ns / rows, 1);
     im->warm = 1;
     ngx_free(x);
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, cycle->log, 0,
+                   "infer: model \"%V\" warm, %ui ns a row",
+                   &im->name, im->ns_per_row);
     return;
 
 failed:
@@ -538,6 +579,103 @@ ngx_http_infer_valid_name(ngx_str_t *name)
             return NGX_ERROR;
         }
     }
+
+    return NGX_OK;
+}
+
+
+/* infer_thread_pool NAME [threshold=TIME] | off */
+
+static char *
+ngx_http_infer_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+#if (NGX_THREADS)
+    ngx_http_infer_loc_conf_t *ilcf = conf;
+
+    ngx_str_t  *value, arg;
+
+    if (ilcf->thread_pool != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0 && cf->args->nelts == 2) {
+        ilcf->thread_pool = NULL;
+        return NGX_CONF_OK;
+    }
+
+    /* an unknown pool fails at start-up: "unknown thread pool" */
+
+    ilcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
+    if (ilcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "threshold=", 10) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        arg.data = value[2].data + 10;
+        arg.len = value[2].len - 10;
+
+        if (ngx_http_infer_parse_ns(&arg, &ilcf->offload_ns) != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid threshold \"%V\": use a time in "
+                               "us or ms, such as 50us", &arg);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+
+#else
+
+    return "requires nginx built --with-threads";
+
+#endif
+}
+
+
+/* "50us", "2ms", "1s": nginx's own time syntax stops at milliseconds */
+
+static ngx_int_t
+ngx_http_infer_parse_ns(ngx_str_t *s, ngx_uint_t *ns)
+{
+    u_char      *p;
+    ngx_int_t    n;
+    ngx_uint_t   unit;
+
+    for (p = s->data; p < s->data + s->len && *p >= '0' && *p <= '9'; p++) {
+        /* void */
+    }
+
+    n = ngx_atoi(s->data, p - s->data);
+
+    if (n == NGX_ERROR || n > 1000000) {
+        return NGX_ERROR;
+    }
+
+    if ((size_t) (s->data + s->len - p) == 2 && ngx_strncmp(p, "us", 2) == 0)
+    {
+        unit = 1000;
+
+    } else if ((size_t) (s->data + s->len - p) == 2
+               && ngx_strncmp(p, "ms", 2) == 0)
+    {
+        unit = 1000000;
+
+    } else if ((size_t) (s->data + s->len - p) == 1 && *p == 's') {
+        unit = 1000000000;
+
+    } else {
+        return NGX_ERROR;
+    }
+
+    *ns = n * unit;
 
     return NGX_OK;
 }

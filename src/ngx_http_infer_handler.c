@@ -19,8 +19,6 @@ static ngx_int_t ngx_http_infer_simple_parse(ngx_http_request_t *r,
     ngx_http_infer_ctx_t *ctx);
 static ngx_int_t ngx_http_infer_evaluate(ngx_http_request_t *r,
     ngx_http_infer_ctx_t *ctx);
-static ngx_int_t ngx_http_infer_respond(ngx_http_request_t *r,
-    ngx_http_infer_ctx_t *ctx);
 static ngx_int_t ngx_http_infer_simple_respond(ngx_http_request_t *r,
     ngx_http_infer_ctx_t *ctx);
 static ngx_int_t ngx_http_infer_feed_file(ngx_http_request_t *r,
@@ -102,6 +100,10 @@ ngx_http_infer_body_handler(ngx_http_request_t *r)
 
     if (rc == NGX_OK && !ctx->own_response) {
         rc = ngx_http_infer_evaluate(r, ctx);
+
+        if (rc == NGX_DONE) {
+            return;                         /* a thread evaluates it */
+        }
     }
 
     ngx_http_finalize_request(r, rc);
@@ -163,9 +165,13 @@ ngx_http_infer_simple_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 }
 
 
+/* inline, or on the thread pool: then NGX_DONE, the thread finalizes */
+
 static ngx_int_t
 ngx_http_infer_evaluate(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 {
+    int             rc;
+    uint64_t        start;
     infer_model_t  *m;
 
     m = ctx->model->model;
@@ -175,7 +181,15 @@ ngx_http_infer_evaluate(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (infer_model_eval(m, ctx->x, ctx->rows, ctx->y) != INFER_OK) {
+    if (ngx_http_infer_offload(r, ctx) == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    start = ngx_http_infer_now_ns();
+    rc = infer_model_eval(m, ctx->x, ctx->rows, ctx->y);
+    ctx->eval_ns = ngx_http_infer_now_ns() - start;
+
+    if (rc != INFER_OK) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "infer: model \"%V\" failed to evaluate",
                       &ctx->model->name);
@@ -188,7 +202,7 @@ ngx_http_infer_evaluate(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 
 /* JSON has no NaN or infinity: an overflowed output is the input's fault */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_infer_respond(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 {
     char    msg[80];

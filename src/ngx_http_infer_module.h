@@ -35,6 +35,7 @@ typedef struct {
     infer_model_t            *model;          /* immutable after loading */
     infer_buf_t               fields;         /* ,"model_name":..., escaped */
     ngx_flag_t                warm;           /* this worker evaluated it */
+    ngx_uint_t                ns_per_row;     /* measured by the warm-up */
 } ngx_http_infer_model_t;
 
 
@@ -53,6 +54,10 @@ typedef struct {
     ngx_uint_t                model_line;
     u_char                   *model_file;
     ngx_uint_t                max_batch;
+#if (NGX_THREADS)
+    ngx_thread_pool_t        *thread_pool;
+#endif
+    ngx_uint_t                offload_ns;     /* rows x cost to offload */
 } ngx_http_infer_loc_conf_t;
 
 
@@ -76,6 +81,10 @@ typedef struct {
     size_t                    rows;
     ngx_str_t                 id;             /* a V2 request's "id" */
     uint64_t                  start_ns;       /* the body had arrived */
+    uint64_t                  queue_ns;       /* waiting for a thread */
+    uint64_t                  eval_ns;        /* in the model */
+    void                     *task;           /* on the thread pool */
+    ngx_uint_t                offloaded:1;
 
     ngx_uint_t                batch:1;        /* "instances" */
     ngx_uint_t                own_response:1; /* the body is ours already */
@@ -97,6 +106,10 @@ ngx_int_t ngx_http_infer_start(ngx_http_request_t *r,
     ngx_http_infer_model_t *im, ngx_http_infer_proto_e proto);
 ngx_int_t ngx_http_infer_feed_body(ngx_http_request_t *r,
     int (*feed)(void *parser, const u_char *data, size_t len), void *parser);
+ngx_int_t ngx_http_infer_offload(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx);
+ngx_int_t ngx_http_infer_respond(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx);
 ngx_int_t ngx_http_infer_v2_parse(ngx_http_request_t *r,
     ngx_http_infer_ctx_t *ctx);
 ngx_int_t ngx_http_infer_v2_respond(ngx_http_request_t *r,
