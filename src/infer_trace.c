@@ -1,0 +1,236 @@
+#include <string.h>
+
+#include "infer_trace.h"
+
+
+static uint64_t infer_trace_splitmix(uint64_t *x);
+static int infer_trace_unhex(uint8_t *dst, const char *src, size_t n);
+static int infer_trace_zero(const uint8_t *p, size_t n);
+static void infer_trace_fill(infer_trace_rng_t *rng, uint8_t *dst, size_t n);
+
+
+static const char  infer_trace_digits[] = "0123456789abcdef";
+
+
+/* the seeding xoshiro's authors recommend: splitmix64 of the seed */
+
+static uint64_t
+infer_trace_splitmix(uint64_t *x)
+{
+    uint64_t  z;
+
+    z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+
+    return z ^ (z >> 31);
+}
+
+
+void
+infer_trace_seed(infer_trace_rng_t *rng, uint64_t seed)
+{
+    size_t  i;
+
+    for (i = 0; i < 4; i++) {
+        rng->s[i] = infer_trace_splitmix(&seed);
+    }
+}
+
+
+/* xoshiro256** 1.0 (Blackman and Vigna) */
+
+uint64_t
+infer_trace_rand(infer_trace_rng_t *rng)
+{
+    uint64_t  *s = rng->s;
+
+    uint64_t   r, t;
+
+    r = s[1] * 5;
+    r = ((r << 7) | (r >> 57)) * 9;
+    t = s[1] << 17;
+
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+
+    return r;
+}
+
+
+/* lowercase hex only: the specification's HEXDIGLC */
+
+static int
+infer_trace_unhex(uint8_t *dst, const char *src, size_t n)
+{
+    size_t         i;
+    unsigned int   c, v;
+
+    for (i = 0; i < 2 * n; i++) {
+        c = (unsigned char) src[i];
+
+        if (c >= '0' && c <= '9') {
+            v = c - '0';
+
+        } else if (c >= 'a' && c <= 'f') {
+            v = c - 'a' + 10;
+
+        } else {
+            return INFER_EINVAL;
+        }
+
+        if (i & 1) {
+            dst[i / 2] |= (uint8_t) v;
+
+        } else {
+            dst[i / 2] = (uint8_t) (v << 4);
+        }
+    }
+
+    return INFER_OK;
+}
+
+
+static int
+infer_trace_zero(const uint8_t *p, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] != 0) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+int
+infer_trace_parse(infer_trace_t *t, const char *value, size_t len)
+{
+    uint8_t      version, flags;
+    uint8_t      trace_id[INFER_TRACE_ID_LEN];
+    uint8_t      parent_id[INFER_TRACE_SPAN_LEN];
+    const char  *p, *end;
+
+    p = value;
+    end = value + len;
+
+    /* OWS is not part of an HTTP field value */
+
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t')) {
+        end--;
+    }
+
+    if (end - p < INFER_TRACEPARENT_LEN
+        || infer_trace_unhex(&version, p, 1) != INFER_OK
+        || version == 0xff
+        || p[2] != '-' || p[35] != '-' || p[52] != '-')
+    {
+        return INFER_EINVAL;
+    }
+
+    if (end - p > INFER_TRACEPARENT_LEN
+        && (version == 0x00 || p[INFER_TRACEPARENT_LEN] != '-'))
+    {
+        return INFER_EINVAL;
+    }
+
+    if (infer_trace_unhex(trace_id, p + 3, INFER_TRACE_ID_LEN) != INFER_OK
+        || infer_trace_unhex(parent_id, p + 36, INFER_TRACE_SPAN_LEN)
+           != INFER_OK
+        || infer_trace_unhex(&flags, p + 53, 1) != INFER_OK
+        || infer_trace_zero(trace_id, INFER_TRACE_ID_LEN)
+        || infer_trace_zero(parent_id, INFER_TRACE_SPAN_LEN))
+    {
+        return INFER_EINVAL;
+    }
+
+    memcpy(t->trace_id, trace_id, INFER_TRACE_ID_LEN);
+    memcpy(t->parent_id, parent_id, INFER_TRACE_SPAN_LEN);
+    t->flags = flags;
+
+    return INFER_OK;
+}
+
+
+/* all-zero ids are invalid: draw again (once in 2^64 draws) */
+
+static void
+infer_trace_fill(infer_trace_rng_t *rng, uint8_t *dst, size_t n)
+{
+    size_t    i;
+    uint64_t  r;
+
+    r = 0;
+
+    do {
+        for (i = 0; i < n; i++) {
+            if (i % 8 == 0) {
+                r = infer_trace_rand(rng);
+            }
+
+            dst[i] = (uint8_t) (r >> 56);    /* the same ids on any host */
+            r <<= 8;
+        }
+
+    } while (infer_trace_zero(dst, n));
+}
+
+
+void
+infer_trace_start(infer_trace_t *t, infer_trace_rng_t *rng,
+    const char *value, size_t len, unsigned new_flags)
+{
+    if (value != NULL && infer_trace_parse(t, value, len) == INFER_OK) {
+        t->remote = 1;
+
+    } else {
+        infer_trace_fill(rng, t->trace_id, INFER_TRACE_ID_LEN);
+        memset(t->parent_id, 0, INFER_TRACE_SPAN_LEN);
+        t->flags = (uint8_t) new_flags;
+        t->remote = 0;
+    }
+
+    t->flags &= INFER_TRACE_SAMPLED;
+
+    infer_trace_fill(rng, t->span_id, INFER_TRACE_SPAN_LEN);
+}
+
+
+void
+infer_trace_hex(char *dst, const uint8_t *src, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        dst[2 * i] = infer_trace_digits[src[i] >> 4];
+        dst[2 * i + 1] = infer_trace_digits[src[i] & 0x0f];
+    }
+}
+
+
+size_t
+infer_trace_format(char *buf, const infer_trace_t *t)
+{
+    buf[0] = '0';
+    buf[1] = '0';
+    buf[2] = '-';
+    infer_trace_hex(buf + 3, t->trace_id, INFER_TRACE_ID_LEN);
+    buf[35] = '-';
+    infer_trace_hex(buf + 36, t->span_id, INFER_TRACE_SPAN_LEN);
+    buf[52] = '-';
+    infer_trace_hex(buf + 53, &t->flags, 1);
+    buf[INFER_TRACEPARENT_LEN] = '\0';
+
+    return INFER_TRACEPARENT_LEN;
+}
