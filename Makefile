@@ -49,7 +49,7 @@ $(BUILD)/test/unit: $(CORE_SRCS) $(CORE_HDRS) $(TEST_SRCS) src/test/infer_unit_t
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_FLAGS) $(SANITIZE) $(CORE_SRCS) \
 	    $(filter %.c,$(TEST_SRCS)) src/test/infer_unit_test.c \
-	    -lyajl -lm -o $@
+	    -lyajl -lm -pthread -o $@
 
 $(BUILD)/fuzz/%: src/test/infer_fuzz_%.c $(CORE_SRCS) $(CORE_HDRS)
 	@scripts/deps.sh build test
@@ -60,7 +60,7 @@ $(BUILD)/fuzz/%: src/test/infer_fuzz_%.c $(CORE_SRCS) $(CORE_HDRS)
 unit: $(BUILD)/test/unit
 	@cd $(ROOT) && $(BUILD)/test/unit
 
-FUZZERS    := request model v2
+FUZZERS    := request model v2 traceparent
 
 fuzz-smoke: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 	@scripts/fuzz.sh $(FUZZ_TIME) $(FUZZERS)

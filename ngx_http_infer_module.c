@@ -22,6 +22,9 @@ static void *ngx_http_infer_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_infer_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_infer_init_process(ngx_cycle_t *cycle);
+static void ngx_http_infer_exit_process(ngx_cycle_t *cycle);
+static char *ngx_http_infer_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 static char *ngx_http_infer_model(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -95,6 +98,34 @@ static ngx_command_t  ngx_http_infer_commands[] = {
       offsetof(ngx_http_infer_loc_conf_t, max_batch),
       &ngx_http_infer_max_batch_bounds },
 
+    { ngx_string("infer_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_infer_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("infer_metrics_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_infer_metrics_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("infer_latency_buckets"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_infer_buckets,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_infer_main_conf_t, latency_buckets),
+      NULL },
+
+    { ngx_string("infer_prediction_buckets"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_infer_buckets,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_infer_main_conf_t, prediction_buckets),
+      NULL },
+
     { ngx_string("infer_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_infer_thread_pool,
@@ -107,7 +138,7 @@ static ngx_command_t  ngx_http_infer_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_infer_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_infer_add_variables,          /* preconfiguration */
     ngx_http_infer_postconfiguration,      /* postconfiguration */
 
     ngx_http_infer_create_main_conf,       /* create main configuration */
@@ -131,7 +162,7 @@ ngx_module_t  ngx_http_infer_module = {
     ngx_http_infer_init_process,           /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_infer_exit_process,           /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -144,10 +175,14 @@ ngx_http_infer_postconfiguration(ngx_conf_t *cf)
 
     imcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_infer_module);
 
-    /* the JSON error filter costs nothing to servers that never use us */
+    /* the filters and the log phase cost nothing where we are unused */
 
     if (!imcf->used) {
         return NGX_OK;
+    }
+
+    if (ngx_http_infer_metrics_postconf(cf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     return ngx_http_infer_response_init(cf);
@@ -217,7 +252,7 @@ ngx_http_infer_init_main_conf(ngx_conf_t *cf, void *conf)
         vm->noutputs = im[i].model->noutputs;
     }
 
-    return NGX_CONF_OK;
+    return ngx_http_infer_metrics_init_conf(cf, imcf);
 }
 
 
@@ -243,6 +278,7 @@ ngx_http_infer_create_loc_conf(ngx_conf_t *cf)
 
     ilcf->max_batch = NGX_CONF_UNSET_UINT;
     ilcf->offload_ns = NGX_CONF_UNSET_UINT;
+    ilcf->metrics_format = NGX_CONF_UNSET_UINT;
 #if (NGX_THREADS)
     ilcf->thread_pool = NGX_CONF_UNSET_PTR;
 #endif
@@ -309,7 +345,22 @@ ngx_http_infer_init_process(ngx_cycle_t *cycle)
         ngx_http_infer_warm_up(cycle, &im[i]);
     }
 
+    ngx_http_infer_metrics_init_process(cycle, imcf);
+
     return NGX_OK;
+}
+
+
+static void
+ngx_http_infer_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_infer_main_conf_t  *imcf;
+
+    imcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_infer_module);
+
+    if (imcf != NULL) {
+        ngx_http_infer_metrics_exit_process(imcf);
+    }
 }
 
 
@@ -581,6 +632,43 @@ ngx_http_infer_valid_name(ngx_str_t *name)
     }
 
     return NGX_OK;
+}
+
+
+/* infer_metrics [format=json|text|openmetrics]: without, Accept decides */
+
+static char *
+ngx_http_infer_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_infer_loc_conf_t *ilcf = conf;
+
+    char       *rv;
+    ngx_str_t  *value;
+
+    rv = ngx_http_infer_set_kind(cf, ilcf, NGX_HTTP_INFER_METRICS,
+                                 ngx_http_infer_metrics_handler);
+    if (rv != NGX_CONF_OK || cf->args->nelts == 1) {
+        return rv;
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "format=json") == 0) {
+        ilcf->metrics_format = INFER_PROM_JSON;
+
+    } else if (ngx_strcmp(value[1].data, "format=text") == 0) {
+        ilcf->metrics_format = INFER_PROM_TEXT;
+
+    } else if (ngx_strcmp(value[1].data, "format=openmetrics") == 0) {
+        ilcf->metrics_format = INFER_PROM_OPENMETRICS;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -35,11 +35,15 @@ ngx_http_infer_predict_handler(ngx_http_request_t *r)
 {
     ngx_http_infer_loc_conf_t  *ilcf;
 
+    ilcf = ngx_http_get_module_loc_conf(r, ngx_http_infer_module);
+
+    if (ngx_http_infer_track(r, ilcf->model) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (!(r->method & NGX_HTTP_POST)) {
         return ngx_http_infer_not_allowed(r, "POST");
     }
-
-    ilcf = ngx_http_get_module_loc_conf(r, ngx_http_infer_module);
 
     return ngx_http_infer_start(r, ilcf->model, NGX_HTTP_INFER_SIMPLE);
 }
@@ -55,6 +59,7 @@ ngx_http_infer_start(ngx_http_request_t *r, ngx_http_infer_model_t *im,
     ngx_http_infer_ctx_t  *ctx;
 
     if (ngx_http_infer_is_json(r) != NGX_OK) {
+        ngx_http_infer_set_reason(r, INFER_REASON_CONTENT_TYPE);
         return ngx_http_infer_reject(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                                      "Content-Type must be application/json");
     }
@@ -153,6 +158,7 @@ ngx_http_infer_simple_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 
     rc = infer_request_finish(p, &req);
     if (rc != INFER_OK) {
+        ngx_http_infer_set_reason(r, infer_metrics_reason(rc));
         return ngx_http_infer_send_error(r, ngx_http_infer_status(rc),
                                          infer_request_error(p));
     }
@@ -188,6 +194,7 @@ ngx_http_infer_evaluate(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
     start = ngx_http_infer_now_ns();
     rc = infer_model_eval(m, ctx->x, ctx->rows, ctx->y);
     ctx->eval_ns = ngx_http_infer_now_ns() - start;
+    ctx->evaluated = (rc == INFER_OK);
 
     if (rc != INFER_OK) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
@@ -215,10 +222,13 @@ ngx_http_infer_respond(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
             *ngx_snprintf((u_char *) msg, sizeof(msg) - 1, "the model's "
                           "output for row %uz is not a finite number",
                           i / n) = '\0';
+            ngx_http_infer_set_reason(r, INFER_REASON_NON_FINITE);
             return ngx_http_infer_send_error(r, NGX_HTTP_INFER_UNPROCESSABLE,
                                              msg);
         }
     }
+
+    ctx->done_ns = ngx_http_infer_now_ns();
 
     if (ctx->proto == NGX_HTTP_INFER_V2) {
         return ngx_http_infer_v2_respond(r, ctx);
@@ -241,7 +251,7 @@ ngx_http_infer_simple_respond(ngx_http_request_t *r,
     resp.rows = ctx->rows;
     resp.noutputs = ctx->model->model->noutputs;
     resp.batch = ctx->batch;
-    resp.latency_ns = ngx_http_infer_now_ns() - ctx->start_ns;
+    resp.latency_ns = ctx->done_ns - ctx->start_ns;
 
     infer_buf_init(&out, ctx->alloc);
 
@@ -493,6 +503,8 @@ ngx_http_infer_not_allowed(ngx_http_request_t *r, char *allow)
 
     *ngx_snprintf((u_char *) msg, sizeof(msg) - 1, "method %V is not "
                   "allowed: use %s", &r->method_name, allow) = '\0';
+
+    ngx_http_infer_set_reason(r, INFER_REASON_METHOD);
 
     return ngx_http_infer_reject(r, NGX_HTTP_NOT_ALLOWED, msg);
 }

@@ -12,6 +12,9 @@
 #include "infer_model.h"
 #include "infer_json.h"
 #include "infer_v2.h"
+#include "infer_metrics.h"
+#include "infer_prom.h"
+#include "infer_trace.h"
 
 
 #define NGX_HTTP_INFER_VERSION        "0.1.0"
@@ -24,7 +27,8 @@ typedef enum {
     NGX_HTTP_INFER_PREDICT,
     NGX_HTTP_INFER_HEALTH,
     NGX_HTTP_INFER_READY,
-    NGX_HTTP_INFER_V2_ENDPOINTS
+    NGX_HTTP_INFER_V2_ENDPOINTS,
+    NGX_HTTP_INFER_METRICS
 } ngx_http_infer_kind_e;
 
 
@@ -44,6 +48,17 @@ typedef struct {
     ngx_array_t               v2_models;      /* of infer_v2_model_t, same
                                                  order */
     ngx_flag_t                used;           /* some location serves us */
+
+    /* metrics: one zone, laid out when the http block is parsed */
+    ngx_shm_zone_t           *zone;
+    size_t                    zone_size;      /* infer_metrics_zone, or 0 */
+    ngx_array_t              *latency_buckets;     /* of double, seconds */
+    ngx_array_t              *prediction_buckets;  /* of double */
+    infer_metrics_conf_t      mconf;
+    infer_metrics_t          *metrics;        /* this process's view */
+    infer_alloc_t            *metrics_alloc;  /* the cycle's pool */
+
+    infer_trace_rng_t         rng;            /* seeded in each process */
 } ngx_http_infer_main_conf_t;
 
 
@@ -58,6 +73,7 @@ typedef struct {
     ngx_thread_pool_t        *thread_pool;
 #endif
     ngx_uint_t                offload_ns;     /* rows x cost to offload */
+    ngx_uint_t                metrics_format; /* INFER_PROM_*, or -1: ask */
 } ngx_http_infer_loc_conf_t;
 
 
@@ -84,7 +100,13 @@ typedef struct {
     uint64_t                  queue_ns;       /* waiting for a thread */
     uint64_t                  eval_ns;        /* in the model */
     void                     *task;           /* on the thread pool */
+    uint64_t                  arrival_ns;     /* the module took it */
+    uint64_t                  done_ns;        /* the answer was written */
+    infer_trace_t             trace;
+    ngx_int_t                 reason;         /* INFER_REASON_* */
     ngx_uint_t                offloaded:1;
+    ngx_uint_t                tracked:1;      /* counted in flight */
+    ngx_uint_t                evaluated:1;
 
     ngx_uint_t                batch:1;        /* "instances" */
     ngx_uint_t                own_response:1; /* the body is ours already */
@@ -120,6 +142,8 @@ ngx_int_t ngx_http_infer_reject(ngx_http_request_t *r, ngx_uint_t status,
 ngx_uint_t ngx_http_infer_all_warm(ngx_http_infer_main_conf_t *imcf);
 uint64_t ngx_http_infer_now_ns(void);
 
+ngx_int_t ngx_http_infer_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_buf_t *b);
 ngx_int_t ngx_http_infer_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b);
 ngx_int_t ngx_http_infer_send_error(ngx_http_request_t *r, ngx_uint_t status,
@@ -130,6 +154,23 @@ ngx_buf_t *ngx_http_infer_buf(ngx_http_request_t *r, infer_buf_t *out);
 infer_alloc_t *ngx_http_infer_pool_alloc(ngx_pool_t *pool);
 
 ngx_int_t ngx_http_infer_response_init(ngx_conf_t *cf);
+
+/* metrics, tracing, log variables */
+ngx_http_infer_ctx_t *ngx_http_infer_track(ngx_http_request_t *r,
+    ngx_http_infer_model_t *im);
+void ngx_http_infer_set_reason(ngx_http_request_t *r, ngx_int_t reason);
+ngx_int_t ngx_http_infer_metrics_handler(ngx_http_request_t *r);
+char *ngx_http_infer_metrics_init_conf(ngx_conf_t *cf,
+    ngx_http_infer_main_conf_t *imcf);
+ngx_int_t ngx_http_infer_metrics_postconf(ngx_conf_t *cf);
+void ngx_http_infer_metrics_init_process(ngx_cycle_t *cycle,
+    ngx_http_infer_main_conf_t *imcf);
+void ngx_http_infer_metrics_exit_process(ngx_http_infer_main_conf_t *imcf);
+char *ngx_http_infer_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_infer_buckets(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_infer_add_variables(ngx_conf_t *cf);
 
 
 #endif /* NGX_HTTP_INFER_MODULE_H */

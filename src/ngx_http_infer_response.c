@@ -41,6 +41,16 @@ ngx_int_t
 ngx_http_infer_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b)
 {
+    static ngx_str_t  json = ngx_string("application/json");
+
+    return ngx_http_infer_send(r, status, &json, b);
+}
+
+
+ngx_int_t
+ngx_http_infer_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_buf_t *b)
+{
     ngx_int_t              rc;
     ngx_chain_t            out;
     ngx_http_infer_ctx_t  *ctx;
@@ -58,8 +68,8 @@ ngx_http_infer_send_json(ngx_http_request_t *r, ngx_uint_t status,
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
     r->headers_out.content_type_lowcase = NULL;
 
     b->last_buf = (r == r->main) ? 1 : 0;

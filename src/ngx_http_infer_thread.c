@@ -120,6 +120,7 @@ ngx_http_infer_thread_done(ngx_event_t *ev)
     ctx->queue_ns = t->started_ns - t->posted_ns;
     ctx->eval_ns = t->done_ns - t->started_ns;
     ctx->offloaded = 1;
+    ctx->evaluated = (t->rc == INFER_OK);
 
     if (t->rc != INFER_OK) {
         ngx_log_error(NGX_LOG_ALERT, c->log, 0,

@@ -41,6 +41,11 @@ ngx_http_infer_v2_handler(ngx_http_request_t *r)
                                  imcf->v2_models.nelts, &found, err,
                                  sizeof(err));
         if (rc != INFER_OK) {
+            if (rt.endpoint == INFER_V2_MODEL_INFER) {
+                (void) ngx_http_infer_track(r, NULL);
+                ngx_http_infer_set_reason(r, INFER_REASON_UNKNOWN_MODEL);
+            }
+
             return ngx_http_infer_reject(r, NGX_HTTP_NOT_FOUND, err);
         }
 
@@ -49,6 +54,10 @@ ngx_http_infer_v2_handler(ngx_http_request_t *r)
     }
 
     if (rt.endpoint == INFER_V2_MODEL_INFER) {
+        if (ngx_http_infer_track(r, im) == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         if (!(r->method & NGX_HTTP_POST)) {
             return ngx_http_infer_not_allowed(r, "POST");
         }
@@ -164,6 +173,7 @@ ngx_http_infer_v2_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 
     rc = infer_v2_finish(p, &req);
     if (rc != INFER_OK) {
+        ngx_http_infer_set_reason(r, infer_metrics_reason(rc));
         return ngx_http_infer_send_error(r, ngx_http_infer_status(rc),
                                          infer_v2_error(p));
     }

@@ -11,6 +11,8 @@ main(void)
     infer_test_model();
     infer_test_json();
     infer_test_v2();
+    infer_test_metrics();
+    infer_test_trace();
 
     printf("unit: %d passed, %d failed\n", infer_test_passed,
            infer_test_failed);

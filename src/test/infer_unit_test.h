@@ -43,6 +43,8 @@ extern int  infer_test_failed;
 void infer_test_model(void);
 void infer_test_json(void);
 void infer_test_v2(void);
+void infer_test_metrics(void);
+void infer_test_trace(void);
 
 
 #endif /* INFER_UNIT_TEST_H */

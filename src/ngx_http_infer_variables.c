@@ -1,0 +1,202 @@
+/*
+ * Log variables, for nginx's own access log (log_format ... escape=json).
+ * Each is defined for every request: empty, or 0 for the numbers, where
+ * the module did not serve it, so that a JSON log line never breaks.
+ */
+
+#include "ngx_http_infer_module.h"
+
+
+typedef enum {
+    NGX_HTTP_INFER_VAR_MODEL = 0,
+    NGX_HTTP_INFER_VAR_MODEL_VERSION,
+    NGX_HTTP_INFER_VAR_STATUS,
+    NGX_HTTP_INFER_VAR_BATCH_SIZE,
+    NGX_HTTP_INFER_VAR_LATENCY_US,
+    NGX_HTTP_INFER_VAR_PREDICTION,
+    NGX_HTTP_INFER_VAR_TRACE_ID,
+    NGX_HTTP_INFER_VAR_SPAN_ID
+} ngx_http_infer_var_e;
+
+
+static ngx_int_t ngx_http_infer_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_infer_var_number(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uint64_t n);
+static ngx_int_t ngx_http_infer_var_hex(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, const uint8_t *id, size_t len);
+
+
+static ngx_http_variable_t  ngx_http_infer_vars[] = {
+
+    { ngx_string("infer_model"), NULL, ngx_http_infer_variable,
+      NGX_HTTP_INFER_VAR_MODEL, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("infer_model_version"), NULL, ngx_http_infer_variable,
+      NGX_HTTP_INFER_VAR_MODEL_VERSION, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("infer_status"), NULL, ngx_http_infer_variable,
+      NGX_HTTP_INFER_VAR_STATUS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("infer_batch_size"), NULL, ngx_http_infer_variable,
+      NGX_HTTP_INFER_VAR_BATCH_SIZE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("infer_latency_us"), NULL, ngx_http_infer_variable,
+      NGX_HTTP_INFER_VAR_LATENCY_US, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("infer_prediction"), NULL, ngx_http_infer_variable,
+      NGX_HTTP_INFER_VAR_PREDICTION, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("infer_trace_id"), NULL, ngx_http_infer_variable,
+      NGX_HTTP_INFER_VAR_TRACE_ID, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("infer_span_id"), NULL, ngx_http_infer_variable,
+      NGX_HTTP_INFER_VAR_SPAN_ID, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+ngx_int_t
+ngx_http_infer_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_infer_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_infer_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    u_char                *p;
+    ngx_str_t             *s;
+    const char            *status;
+    ngx_http_infer_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_infer_module);
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->len = 0;
+    v->data = (u_char *) "";
+
+    if (ctx == NULL || !ctx->tracked) {
+        switch (data) {
+        case NGX_HTTP_INFER_VAR_BATCH_SIZE:
+        case NGX_HTTP_INFER_VAR_LATENCY_US:
+            return ngx_http_infer_var_number(r, v, 0);
+        default:
+            return NGX_OK;
+        }
+    }
+
+    switch (data) {
+
+    case NGX_HTTP_INFER_VAR_MODEL:
+    case NGX_HTTP_INFER_VAR_MODEL_VERSION:
+        if (ctx->model != NULL) {
+            s = (data == NGX_HTTP_INFER_VAR_MODEL) ? &ctx->model->name
+                                                   : &ctx->model->version;
+            v->len = s->len;
+            v->data = s->data;
+        }
+
+        return NGX_OK;
+
+    /* "ok", or why the request failed: the errors_total reasons */
+
+    case NGX_HTTP_INFER_VAR_STATUS:
+        status = (ctx->reason == INFER_REASON_NONE)
+                 ? (r->headers_out.status < NGX_HTTP_BAD_REQUEST ? "ok"
+                                                                 : "error")
+                 : infer_metrics_families[INFER_MF_ERRORS]
+                       .values[ctx->reason];
+        v->len = ngx_strlen(status);
+        v->data = (u_char *) status;
+        return NGX_OK;
+
+    case NGX_HTTP_INFER_VAR_BATCH_SIZE:
+        return ngx_http_infer_var_number(r, v,
+                                         ctx->evaluated ? ctx->rows : 0);
+
+    case NGX_HTTP_INFER_VAR_LATENCY_US:
+        return ngx_http_infer_var_number(r, v, ctx->done_ns
+                                         ? (ctx->done_ns - ctx->start_ns)
+                                           / 1000
+                                         : 0);
+
+    case NGX_HTTP_INFER_VAR_PREDICTION:
+        if (!ctx->evaluated) {
+            return NGX_OK;
+        }
+
+        p = ngx_pnalloc(r->pool, INFER_JSON_FLOAT_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        v->len = infer_json_format_float((char *) p, INFER_JSON_FLOAT_LEN,
+                                         ctx->y[0]);
+        v->data = p;
+        return NGX_OK;
+
+    case NGX_HTTP_INFER_VAR_TRACE_ID:
+        return ngx_http_infer_var_hex(r, v, ctx->trace.trace_id,
+                                      INFER_TRACE_ID_LEN);
+
+    default:                                /* NGX_HTTP_INFER_VAR_SPAN_ID */
+        return ngx_http_infer_var_hex(r, v, ctx->trace.span_id,
+                                      INFER_TRACE_SPAN_LEN);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_infer_var_number(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uint64_t n)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%uL", n) - p;
+    v->data = p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_infer_var_hex(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    const uint8_t *id, size_t len)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, 2 * len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    infer_trace_hex((char *) p, id, len);
+
+    v->len = 2 * len;
+    v->data = p;
+
+    return NGX_OK;
+}
