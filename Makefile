@@ -3,6 +3,7 @@
 #   make              build build/ngx_http_infer_module.so
 #   make run          serve conf/nginx.conf on 127.0.0.1:8080 (foreground)
 #   make test         unit tests, fuzz smoke runs, the t/ suite
+#   make test-hup     the t/ suite with nginx reloaded between blocks
 #   make test-valgrind  the t/ suite under valgrind memcheck
 #   make bench        CPU per request against nginx `return 200`
 #   make clean
@@ -26,7 +27,7 @@ CORE_FLAGS := -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Isrc
 SANITIZE   := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
 FUZZ_TIME  ?= 10
 
-.PHONY: all deps run test unit fuzz-smoke test-valgrind bench clean
+.PHONY: all deps run test unit fuzz-smoke test-hup test-valgrind bench clean
 
 all: $(MODULE)
 
@@ -69,6 +70,12 @@ test: $(MODULE) $(BUILD)/test/unit $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 	@scripts/deps.sh test
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) FUZZ_TIME=$(FUZZ_TIME) \
 	    FUZZERS="$(FUZZERS)" scripts/test.sh
+
+# nginx reloaded between the blocks of a file: zones and counts survive
+test-hup: $(MODULE)
+	@scripts/deps.sh test
+	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) TEST_NGINX_USE_HUP=1 \
+	    scripts/test.sh prove
 
 test-valgrind: $(MODULE)
 	@scripts/deps.sh test valgrind

@@ -455,11 +455,13 @@ ngx_http_infer_log_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_infer_module);
 
-    if (ctx != NULL && !ctx->tracked) {
-        return NGX_OK;                      /* V2 metadata, health: no count */
+    /* answered by us untracked: V2 metadata and readiness are not counted */
+
+    if (ctx != NULL && !ctx->tracked && ctx->own_response) {
+        return NGX_OK;
     }
 
-    if (ctx == NULL) {
+    if (ctx == NULL || !ctx->tracked) {
         ilcf = ngx_http_get_module_loc_conf(r, ngx_http_infer_module);
 
         if (ilcf->kind != NGX_HTTP_INFER_PREDICT

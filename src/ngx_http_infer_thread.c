@@ -78,6 +78,10 @@ ngx_http_infer_offload(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
     r->aio = 1;
     ctx->task = t;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "infer: %uz rows of model \"%V\" on a thread",
+                   ctx->rows, &ctx->model->name);
+
     return NGX_OK;
 }
 

@@ -145,31 +145,7 @@ Content-Type: application/json
 
 
 
-=== TEST 8: infer before the infer_model it names
---- config
-    location = /predict { infer late; }
---- http_config
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
-        server_name other;
-        location = /x { infer late; }
-    }
-    infer_model late $TEST_NGINX_MODELS/linear3.json;
---- request
-POST /predict
-{"features":[1,1,1]}
---- more_headers
-Content-Type: application/json
---- error_code: 200
---- response_body_like chomp
-^\{"prediction":3,"model_name":"late",
---- no_error_log
-[error]
-[alert]
-
-
-
-=== TEST 9: health
+=== TEST 8: health
 --- config
     location = /health { infer_health; }
 --- request
@@ -185,7 +161,7 @@ Content-Type: application/json
 
 
 
-=== TEST 10: health answers HEAD with headers only
+=== TEST 9: health answers HEAD with headers only
 --- config
     location = /health { infer_health; }
 --- request
@@ -201,7 +177,7 @@ Content-Length: 33
 
 
 
-=== TEST 11: ready lists every model, warmed up by this worker
+=== TEST 10: ready lists every model, warmed up by this worker
 --- http_config
     infer_model lin $TEST_NGINX_MODELS/linear3.json version=2;
     infer_model two $TEST_NGINX_MODELS/logistic2x2.json;
@@ -220,7 +196,7 @@ Content-Type: application/json
 
 
 
-=== TEST 12: ready with no model at all
+=== TEST 11: ready with no model at all
 --- config
     location = /ready { infer_ready; }
 --- request
@@ -234,7 +210,7 @@ GET /ready
 
 
 
-=== TEST 13: keepalive: two predictions on one connection
+=== TEST 12: keepalive: two predictions on one connection
 --- http_config
     infer_model m $TEST_NGINX_MODELS/linear3.json;
 --- config
