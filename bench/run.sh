@@ -78,8 +78,9 @@ SELFTEST_BODY='{"prediction":6.5,"model_name":"example","model_version":"1","lat
 # its location in write_conf and a line here.
 
 CASES=(
-    "baseline /baseline bench/post.lua bench/example.json"
-    "predict  /predict  bench/post.lua bench/example.json $GOAL"
+    "baseline    /baseline    bench/post.lua bench/example.json"
+    "predict     /predict     bench/post.lua bench/example.json $GOAL"
+    "predict_log /predict_log bench/post.lua bench/example.json ${GOAL_LOG:-1.10}"
 )
 
 # ---------------------------------------------------------------- helpers
@@ -170,17 +171,23 @@ use_module() {
 # write_conf BASELINE_BODY BASELINE_TYPE
 # The baseline location returns exactly BASELINE_BODY with BASELINE_TYPE.
 write_conf() {
-    local body type predict_loc load_line="" model_line=""
+    local body type predict_loc log_loc load_line="" model_line=""
     body=$(nginx_quote "$1")
     type=$2
     if use_module; then
         load_line="load_module $MODULE;"
-        model_line="infer_model example $MODEL_EXAMPLE;"
+        model_line="infer_model example $MODEL_EXAMPLE;
+    include $ROOT/conf/infer_log_format.conf;"
         predict_loc="infer example;"
+        # metrics are on for every case the module serves; this one also
+        # writes the shipped JSON access log, buffered as conf/ does
+        log_loc="infer example;
+            access_log logs/infer.log infer_json buffer=64k flush=1s;"
     else
         # Self-test: the same plain return as the baseline, so the harness
         # must report a ratio of ~1.00.
         predict_loc="default_type \"$type\"; return 200 $body;"
+        log_loc=$predict_loc
     fi
 
     mkdir -p "$PREFIX/conf" "$PREFIX/logs" "$PREFIX/temp"
@@ -222,6 +229,10 @@ http {
 
         location = /predict {
             $predict_loc
+        }
+
+        location = /predict_log {
+            $log_loc
         }
 
         # The physical limit of the HTTP path: same request, same response
