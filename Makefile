@@ -61,7 +61,7 @@ $(BUILD)/fuzz/%: src/test/infer_fuzz_%.c $(CORE_SRCS) $(CORE_HDRS)
 unit: $(BUILD)/test/unit
 	@cd $(ROOT) && $(BUILD)/test/unit
 
-FUZZERS    := request model v2 traceparent
+FUZZERS    := request model v2 traceparent xgboost
 
 fuzz-smoke: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 	@scripts/fuzz.sh $(FUZZ_TIME) $(FUZZERS)

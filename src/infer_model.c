@@ -24,6 +24,7 @@ static const infer_model_ops_t *infer_model_find_format(const char *name);
 /* the formats, in the order their probes are tried */
 static const infer_model_ops_t  *infer_model_formats[] = {
     &infer_linear_ops,
+    &infer_xgboost_ops,
     NULL
 };
 
@@ -205,7 +206,7 @@ infer_model_load_json(infer_model_t *m, const unsigned char *data,
     if (*f == NULL) {
         yajl_tree_free(root);
         snprintf(err, errlen, "unknown model format: a linear model has "
-                 "\"weights\"");
+                 "\"weights\", an XGBoost model has \"learner\"");
         return INFER_EINVAL;
     }
 

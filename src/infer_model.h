@@ -57,6 +57,7 @@ void infer_model_free(infer_model_t *m);
 
 
 extern const infer_model_ops_t  infer_linear_ops;
+extern const infer_model_ops_t  infer_xgboost_ops;
 
 
 #endif /* INFER_MODEL_H */

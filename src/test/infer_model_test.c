@@ -143,7 +143,8 @@ test_bad_models(void)
           "must be separated by a colon (':')" },
         { "[1,2,3]", INFER_EINVAL, "a model must be a JSON object" },
         { "{\"trees\":[]}", INFER_EINVAL,
-          "unknown model format: a linear model has \"weights\"" },
+          "unknown model format: a linear model has \"weights\", an "
+          "XGBoost model has \"learner\"" },
         { "{\"weights\":[1],\"wieghts\":[2]}", INFER_EINVAL,
           "unknown key \"wieghts\" in a linear model" },
         { "{\"weights\":[]}", INFER_EINVAL,

@@ -13,6 +13,7 @@ main(void)
     infer_test_v2();
     infer_test_metrics();
     infer_test_trace();
+    infer_test_xgboost();
 
     printf("unit: %d passed, %d failed\n", infer_test_passed,
            infer_test_failed);

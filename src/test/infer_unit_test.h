@@ -45,6 +45,7 @@ void infer_test_json(void);
 void infer_test_v2(void);
 void infer_test_metrics(void);
 void infer_test_trace(void);
+void infer_test_xgboost(void);
 
 
 #endif /* INFER_UNIT_TEST_H */
