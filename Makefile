@@ -17,7 +17,7 @@ NGINX_BIN  ?= /usr/sbin/nginx
 NGINX_SRC  ?= /usr/share/nginx/src
 MODULE     := $(BUILD)/ngx_http_infer_module.so
 
-CORE_SRCS  := $(wildcard src/infer_*.c)
+CORE_SRCS  := $(filter-out %.bpf.c,$(wildcard src/infer_*.c))
 CORE_HDRS  := $(wildcard src/infer_*.h)
 GLUE_SRCS  := ngx_http_infer_module.c $(wildcard src/ngx_http_infer_*.[ch])
 TEST_SRCS  := $(filter-out src/test/infer_unit_test.c, \

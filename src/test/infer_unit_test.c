@@ -14,6 +14,7 @@ main(void)
     infer_test_metrics();
     infer_test_trace();
     infer_test_xgboost();
+    infer_test_schedlat();
 
     printf("unit: %d passed, %d failed\n", infer_test_passed,
            infer_test_failed);

@@ -46,6 +46,7 @@ void infer_test_v2(void);
 void infer_test_metrics(void);
 void infer_test_trace(void);
 void infer_test_xgboost(void);
+void infer_test_schedlat(void);
 
 
 #endif /* INFER_UNIT_TEST_H */
