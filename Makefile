@@ -4,6 +4,7 @@
 #   make run          serve conf/nginx.conf on 127.0.0.1:8080 (foreground)
 #   make test         unit tests, fuzz smoke runs, the t/ suite
 #   make test-hup     the t/ suite with nginx reloaded between blocks
+#   make test-live    metrics under load, reload, SIGKILL, real Prometheus
 #   make test-valgrind  the t/ suite under valgrind memcheck
 #   make bench        CPU per request against nginx `return 200`
 #   make clean
@@ -27,7 +28,8 @@ CORE_FLAGS := -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Isrc
 SANITIZE   := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
 FUZZ_TIME  ?= 10
 
-.PHONY: all deps run test unit fuzz-smoke test-hup test-valgrind bench clean
+.PHONY: all deps run test unit fuzz-smoke test-hup test-live test-valgrind \
+        bench clean
 
 all: $(MODULE)
 
@@ -70,6 +72,10 @@ test: $(MODULE) $(BUILD)/test/unit $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 	@scripts/deps.sh test
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) FUZZ_TIME=$(FUZZ_TIME) \
 	    FUZZERS="$(FUZZERS)" scripts/test.sh
+
+# the metrics against a live nginx, hey and a real Prometheus (about 60 s)
+test-live: $(MODULE)
+	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) scripts/test-metrics-live.sh
 
 # nginx reloaded between the blocks of a file: zones and counts survive
 test-hup: $(MODULE)

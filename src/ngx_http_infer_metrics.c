@@ -15,6 +15,14 @@
 
 #define NGX_HTTP_INFER_ZONE_NAME  "infer_metrics"
 
+/*
+ * The least automatic size: room for about 80 models, so that a reload
+ * adding some keeps the zone's size, and nginx reuses the zone.  A zone
+ * of a new size is a new zone: the counts old workers make while they
+ * finish their requests would go to the old one and be lost.
+ */
+#define NGX_HTTP_INFER_ZONE_MIN   (1024 * 1024)
+
 
 static ngx_int_t ngx_http_infer_metrics_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
@@ -27,6 +35,7 @@ static void ngx_http_infer_trace(ngx_http_request_t *r,
 static ngx_table_elt_t *ngx_http_infer_find_header(ngx_http_request_t *r,
     const char *name, size_t len);
 static uint64_t ngx_http_infer_now_ms(void);
+static size_t ngx_http_infer_block_size(ngx_http_infer_main_conf_t *imcf);
 
 
 /*
@@ -109,7 +118,7 @@ ngx_http_infer_metrics_init_conf(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    size = imcf->zone_size ? imcf->zone_size : infer_metrics_size_auto(mc);
+    size = ngx_http_infer_block_size(imcf);
 
     /* the slab pool's own pages, and the block's alignment */
 
@@ -149,8 +158,7 @@ ngx_http_infer_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     imcf = shm_zone->data;
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-    size = imcf->zone_size ? imcf->zone_size
-                           : infer_metrics_size_auto(&imcf->mconf);
+    size = ngx_http_infer_block_size(imcf);
 
     if (oimcf != NULL) {
         block = shpool->data;               /* reused: adopt, never reset */
@@ -241,8 +249,7 @@ ngx_http_infer_metrics_old_block(ngx_shm_zone_t *shm_zone, size_t *size)
         shpool = (ngx_slab_pool_t *) zone[i].shm.addr;
         oimcf = zone[i].data;
 
-        *size = oimcf->zone_size ? oimcf->zone_size
-                                 : infer_metrics_size_auto(&oimcf->mconf);
+        *size = ngx_http_infer_block_size(oimcf);
 
         return shpool->data;
     }
@@ -686,6 +693,18 @@ ngx_http_infer_buckets(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static size_t
+ngx_http_infer_block_size(ngx_http_infer_main_conf_t *imcf)
+{
+    if (imcf->zone_size) {
+        return imcf->zone_size;
+    }
+
+    return ngx_max(infer_metrics_size_auto(&imcf->mconf),
+                   NGX_HTTP_INFER_ZONE_MIN);
 }
 
 
