@@ -2,7 +2,7 @@
 #
 #   make              build build/ngx_http_infer_module.so
 #   make run          serve conf/nginx.conf on 127.0.0.1:8080 (foreground)
-#   make test         unit tests, fuzz smoke runs, the t/ suite
+#   make test         unit tests, fuzz smoke runs, the t/ suite, the live metrics
 #   make test-hup     the t/ suite with nginx reloaded between blocks
 #   make test-live    metrics under load, reload, SIGKILL, real Prometheus
 #   make test-valgrind  the t/ suite under valgrind memcheck

@@ -2,7 +2,8 @@
 # Runs the test stages and ends with one line adding them up:
 #   make test: N passed, M failed
 # Stages: unit (the core under ASan/UBSan), fuzz (a short run of each
-# libFuzzer harness), prove (the t/ suite).  Default: all three.
+# libFuzzer harness), prove (the t/ suite), live (the metrics under load
+# with a real Prometheus, scripts/test-metrics-live.sh).  Default: all four.
 # Environment: NGINX_BIN (the binary; not NGINX, which nginx itself reads
 # as inherited sockets and then stays in the foreground), MODULE (the .so to load, empty for a
 # static build), FUZZ_TIME (seconds per harness), PROVE_FILES (default
@@ -11,7 +12,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
-stages=${*:-unit fuzz prove}
+stages=${*:-unit fuzz prove live}
 passed=0
 failed=0
 
@@ -68,6 +69,11 @@ stage_prove() {
     echo "prove: $ok passed, $bad failed"
     passed=$((passed + ok))
     failed=$((failed + bad))
+}
+
+stage_live() {
+    "$root/scripts/test-metrics-live.sh" | tee "$build/live.log"
+    count "$build/live.log"
 }
 
 mkdir -p "$build"
