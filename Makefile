@@ -6,6 +6,9 @@
 #   make test-hup     the t/ suite with nginx reloaded between blocks
 #   make test-live    metrics under load, reload, SIGKILL, real Prometheus
 #   make test-valgrind  the t/ suite under valgrind memcheck
+#   make test-deploy  the offline checks of k8s/ (make test runs them too)
+#   make test-image   build the Dockerfile with podman and run the image
+#   make load         drive /predict at a rate (bench/load.sh; ARGS=...)
 #   make bench        CPU per request against nginx `return 200`
 #   make clean
 #
@@ -29,7 +32,7 @@ SANITIZE   := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
 FUZZ_TIME  ?= 10
 
 .PHONY: all deps run test unit fuzz-smoke test-hup test-live test-valgrind \
-        bench clean
+        test-deploy test-image load bench clean
 
 all: $(MODULE)
 
@@ -83,14 +86,48 @@ test-hup: $(MODULE)
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) TEST_NGINX_USE_HUP=1 \
 	    scripts/test.sh prove
 
+# k8s/ against the schemas, promtool, and its nginx.conf served for real
+test-deploy: $(MODULE)
+	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) scripts/test.sh deploy
+
+# the image built with podman on a debootstrapped base, run on loopback
+test-image:
+	@scripts/test-image.sh
+
+# e.g. make load ARGS="--rate 2000 --concurrency 20 --duration 30s"
+load:
+	@bench/load.sh $(ARGS)
+
 test-valgrind: $(MODULE)
 	@scripts/deps.sh test valgrind
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) TEST_NGINX_USE_VALGRIND=1 \
 	    scripts/test.sh prove
 
-bench: $(MODULE)
+# the XGBoost evaluator against libxgboost, then CPU per request in nginx
+BENCH_DATA := $(BUILD)/bench/bench_100x6.json
+
+bench: $(MODULE) $(BUILD)/bench/xgb_bench $(BENCH_DATA)
 	@scripts/deps.sh bench
-	@MODULE=$(MODULE) bench/run.sh
+	@echo "=== the XGBoost evaluator against libxgboost (one thread, cpu 1)"
+	@taskset -c 1 $(BUILD)/bench/xgb_bench $(BENCH_DATA) \
+	    $(BUILD)/bench/bench_rows.f32
+	@echo "=== CPU per request against nginx return 200"
+	@MODULE=$(MODULE) XGB_MODEL=$(BENCH_DATA) \
+	    XGB_REQUEST=$(BUILD)/bench/bench_row.json bench/run.sh
+
+# 100 trees of depth 6 on 32 features, with its rows: too large to commit
+$(BENCH_DATA): t/models/gen_fixtures.py
+	@scripts/deps.sh xgboost
+	/usr/bin/python3 t/models/gen_fixtures.py --bench $(dir $@)
+
+# -O: what nginx builds the module with
+$(BUILD)/bench/xgb_bench: bench/xgb_bench.c $(CORE_SRCS) $(CORE_HDRS)
+	@scripts/deps.sh build xgboost
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -D_GNU_SOURCE -O -Isrc bench/xgb_bench.c \
+	    src/infer_core.c src/infer_model.c src/infer_linear.c \
+	    src/infer_xgboost.c src/infer_xgboost_eval.c \
+	    -lxgboost -lyajl -lm -o $@
 
 clean:
 	rm -rf $(BUILD) t/servroot*

@@ -28,6 +28,9 @@
 #   WARMUP        seconds of unmeasured warm-up per case (default 1; 0 = off)
 #   PORT          listen port on 127.0.0.1 (default 18080)
 #   SERVER_CPU, CLIENT_CPU   cpus for the nginx worker and wrk (default 0, 1)
+#   XGB_MODEL     an XGBoost model (make bench: the 100-tree, depth-6 one from
+#                 gen_fixtures.py --bench) and XGB_REQUEST, a request for it:
+#                 adds /predict_xgb and its own baseline of the same bytes
 #   BENCH_SELFTEST=1         ignore the module: /predict becomes a second
 #                            `return 200` of the same body (ratio must be ~1.00).
 #                            Also used automatically when MODULE is missing.
@@ -72,16 +75,21 @@ SELFTEST_BODY='{"prediction":6.5,"model_name":"example","model_version":"1","lat
 
 # -------------------------------------------------------------------- cases
 #
-# A case is "NAME LOCATION LUA_SCRIPT REQUEST_FILE [GOAL]".  The first case
-# is the reference every other case's CPU/request is divided by; a case with
-# a GOAL gets a "GOAL ratio <= X: met|not met" verdict.  To add a case: add
-# its location in write_conf and a line here.
+# A case is "NAME LOCATION LUA_SCRIPT REQUEST_FILE [GOAL [REFERENCE]]".
+# A case's CPU/request is divided by its REFERENCE's (default: the first
+# case, the baseline), a case with a GOAL other than "-" gets a "GOAL ratio
+# <= X: met|not met" verdict, and a reference is a `return 200` of the
+# bytes its case sends.  To add a case: add its location in write_conf and
+# a line here.
 
 CASES=(
     "baseline    /baseline    bench/post.lua bench/example.json"
     "predict     /predict     bench/post.lua bench/example.json $GOAL"
     "predict_log /predict_log bench/post.lua bench/example.json ${GOAL_LOG:-1.10}"
 )
+
+XGB_MODEL=${XGB_MODEL:-}
+XGB_REQUEST=${XGB_REQUEST:-}
 
 # ---------------------------------------------------------------- helpers
 
@@ -168,16 +176,31 @@ use_module() {
     [[ $BENCH_SELFTEST != 1 && -f $MODULE ]]
 }
 
-# write_conf BASELINE_BODY BASELINE_TYPE
-# The baseline location returns exactly BASELINE_BODY with BASELINE_TYPE.
+# Whether the XGBoost end-to-end cases run.
+use_xgb() {
+    use_module && [[ -n $XGB_MODEL ]]
+}
+
+# write_conf BASELINE_BODY BASELINE_TYPE [XGB_BODY]
+# The baseline location returns exactly BASELINE_BODY with BASELINE_TYPE,
+# baseline_xgb XGB_BODY.
 write_conf() {
-    local body type predict_loc log_loc load_line="" model_line=""
+    local body type predict_loc log_loc load_line="" model_line="" xgb=""
     body=$(nginx_quote "$1")
     type=$2
+    if use_xgb; then
+        xgb="infer_model bench_xgb $XGB_MODEL;"
+        XGB_LOCATIONS="location = /predict_xgb { infer bench_xgb; }
+        location = /baseline_xgb {
+            default_type \"$type\";
+            return 200 $(nginx_quote "$3");
+        }"
+    fi
     if use_module; then
         load_line="load_module $MODULE;"
         model_line="infer_model example $MODEL_EXAMPLE;
-    include $ROOT/conf/infer_log_format.conf;"
+    include $ROOT/conf/infer_log_format.conf;
+    $xgb"
         predict_loc="infer example;"
         # metrics are on for every case the module serves; this one also
         # writes the shipped JSON access log, buffered as conf/ does
@@ -241,6 +264,8 @@ http {
             default_type "$type";
             return 200 $body;
         }
+
+        ${XGB_LOCATIONS:-}
     }
 }
 EOF
@@ -326,12 +351,12 @@ same_size() {
     log "pre-flight $1: body differs from the reference in content only ($a vs $b bytes) - fine"
 }
 
-# Check every case answers 200 with a non-empty body, and that the
-# reference case sends the same type and (about) the same body as every
-# case with the same request (the baseline is only a fair yardstick if the
-# bytes on the wire match).
+# Check every case answers 200 with a non-empty body, and that the first
+# case of each request file (a baseline) sends the same type and (about)
+# the same body as every other case with that request (a baseline is only
+# a fair yardstick if the bytes on the wire match).
 preflight() {
-    local ref_body=$PREFIX/preflight-ref.out ref_meta="" ref_req=""
+    local -A ref_meta=() ref_name=()
     local c name loc lua req goal meta out
     for c in "${CASES[@]}"; do
         read -r name loc lua req goal <<<"$c"
@@ -341,27 +366,33 @@ preflight() {
         meta=$(post_once "$loc" "$req" "$out")
         [[ ${meta%% *} == 200 ]] || die "case $name: POST $loc -> HTTP ${meta%% *}: $(head -c 300 "$out")"
         [[ -s $out ]] || die "case $name: POST $loc returned an empty body"
-        if [[ -z $ref_meta ]]; then
-            ref_meta=$meta ref_req=$req
-            cp "$out" "$ref_body"
-        elif [[ $req == "$ref_req" ]]; then
+        if [[ -z ${ref_meta[$req]:-} ]]; then
+            ref_meta[$req]=$meta ref_name[$req]=$name
+        else
             # Same request as the reference -> should be the same response.
-            [[ $meta == "$ref_meta" ]] ||
-                die "case $name: status/type '$meta' differs from the reference '$ref_meta'"
-            same_size "$name" "$out" "$ref_body"
+            [[ $meta == "${ref_meta[$req]}" ]] ||
+                die "case $name: status/type '$meta' differs from the reference '${ref_meta[$req]}'"
+            same_size "$name" "$out" "$PREFIX/preflight-${ref_name[$req]}.out"
         fi
         log "pre-flight $name: $loc -> $meta, $(wc -c <"$out") bytes: $(head -c 120 "$out")"
     done
 }
 
-# Start nginx once with a placeholder baseline, POST the example request to
+# Start nginx once with placeholder baselines, POST the example request to
 # /predict and keep its exact body and Content-Type in CAPTURED_BODY and
-# CAPTURED_TYPE.
+# CAPTURED_TYPE; the XGBoost request's body in CAPTURED_XGB.
 capture_predict() {
-    local out=$PREFIX/predict-capture.out meta
-    write_conf '{}' "$CONTENT_TYPE"
+    local out=$PREFIX/predict-capture.out meta xgb_meta
+    write_conf '{}' "$CONTENT_TYPE" '{}'
     start_nginx
     meta=$(post_once /predict bench/example.json "$out")
+    if use_xgb; then
+        xgb_meta=$(post_once /predict_xgb "$XGB_REQUEST" "$out.xgb")
+        [[ $xgb_meta == "$meta" ]] ||
+            die "POST /predict_xgb -> $xgb_meta: $(head -c 300 "$out.xgb")"
+        CAPTURED_XGB=$(cat "$out.xgb"; printf x)
+        CAPTURED_XGB=${CAPTURED_XGB%x}
+    fi
     stop_nginx
     [[ ${meta%% *} == 200 ]] || die "POST /predict -> HTTP ${meta%% *}: $(head -c 300 "$out")"
     [[ -s $out ]] || die "POST /predict returned an empty body"
@@ -382,7 +413,7 @@ run_wrk() {
     timeout $(($1 + 30)) \
         taskset -c "$CLIENT_CPU" \
         wrk -t1 -c"$CONNS" -d"$1"s --latency -s "$3" \
-            "http://127.0.0.1:$PORT$2" -- "$ROOT/$4" >"$5" 2>&1 ||
+            "http://127.0.0.1:$PORT$2" -- "$(realpath "$4")" >"$5" 2>&1 ||
         die "wrk failed on $2 (exit $?): $(tail -n 5 "$5")"
 }
 
@@ -463,7 +494,7 @@ case_values() {
 }
 
 print_summary() {
-    local c name loc lua req goal ref="" ref_cpu="" cpu rps p50 p99 ratio verdict
+    local c name loc lua req goal ref first="" cpu rps p50 p99 ratio verdict
     log ""
     printf 'Summary: median of %s rounds, %s s each, %s connections, mode: %s\n' \
         "$ROUNDS" "$DURATION" "$CONNS" "$MODE"
@@ -475,9 +506,7 @@ print_summary() {
         p99=$(case_values "$name" 8 | median)
         printf '  %-10s cpu/req %6.2f us   %8.0f req/s   p50 %5.0f us   p99 %5.0f us\n' \
             "$name" "$cpu" "$rps" "$p50" "$p99"
-        if [[ -z $ref ]]; then
-            ref=$name ref_cpu=$cpu
-        fi
+        first=${first:-$name}
         CASE_CPU[$name]=$cpu
     done
     local busy
@@ -486,15 +515,17 @@ print_summary() {
         printf 'NOTE: %s of %s runs shared the machine with other processes (oth%% > 10): CPU figures are inflated and the ratio noisier; rerun when the machine is quiet.\n' \
             "$busy" "$(wc -l <"$RESULTS")"
     fi
-    for c in "${CASES[@]:1}"; do
-        read -r name loc lua req goal <<<"$c"
+    for c in "${CASES[@]}"; do
+        read -r name loc lua req goal ref <<<"$c"
+        [[ -n $goal ]] || continue          # a reference
+        ref=${ref:-$first}
         cpu=${CASE_CPU[$name]}
-        ratio=$(fcalc "$cpu / $ref_cpu")
+        ratio=$(fcalc "$cpu / ${CASE_CPU[$ref]}")
         printf '%-9s cpu/req %.2f us   %s %.2f us   ratio %.2f   (median of %s rounds)\n' \
-            "$name" "$cpu" "$ref" "$ref_cpu" "$ratio" "$ROUNDS"
+            "$name" "$cpu" "$ref" "${CASE_CPU[$ref]}" "$ratio" "$ROUNDS"
         # Per-round ratios show how much the headline ratio can be trusted.
         printf '          per-round %s/%s: %s\n' "$name" "$ref" "$(round_ratios "$name" "$ref")"
-        if [[ -n $goal ]]; then
+        if [[ $goal != - ]]; then
             verdict="not met"
             if awk -v r="$ratio" -v g="$goal" 'BEGIN { exit !(sprintf("%.2f", r) + 0 <= g + 0) }'; then
                 verdict="met"
@@ -552,6 +583,15 @@ main() {
     : >"$PREFIX/logs/error.log"
 
     # 1. The baseline must send what /predict sends: ask /predict first.
+    if use_xgb; then
+        [[ -f $XGB_MODEL && -f $XGB_REQUEST ]] ||
+            die "no XGBoost model $XGB_MODEL or request $XGB_REQUEST"
+        CASES+=(
+            "baseline_xgb /baseline_xgb bench/post.lua $XGB_REQUEST"
+            "predict_xgb  /predict_xgb  bench/post.lua $XGB_REQUEST ${GOAL_XGB:-1.25} baseline_xgb"
+        )
+    fi
+    CAPTURED_XGB='{}'
     if use_module; then
         capture_predict
     else
@@ -559,7 +599,7 @@ main() {
     fi
 
     # 2. The real configuration.
-    write_conf "$CAPTURED_BODY" "$CAPTURED_TYPE"
+    write_conf "$CAPTURED_BODY" "$CAPTURED_TYPE" "$CAPTURED_XGB"
     start_nginx
     preflight
 

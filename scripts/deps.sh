@@ -13,6 +13,7 @@ for group in "$@"; do
     valgrind) packages="$packages valgrind" ;;
     bench)    packages="$packages wrk curl util-linux procps" ;;
     fullbuild) packages="$packages dpkg-dev libpcre2-dev zlib1g-dev" ;;
+    xgboost)  packages="$packages python3-xgboost python3-sklearn libxgboost-dev" ;;
     *)        echo "deps: unknown group \"$group\"" >&2; exit 2 ;;
     esac
 done

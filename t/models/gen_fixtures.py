@@ -25,7 +25,8 @@ and rounded to float, which is what the C request parser and Perl do.
 
 --bench DIR writes DIR/bench_100x6.json (100 trees of depth 6 on a
 synthetic dataset, too large to commit) and DIR/bench_rows.f32 (raw
-little-endian float32 rows, row-major, for bench/xgb_bench.c).
+little-endian float32 rows, row-major, for bench/xgb_bench.c) and
+DIR/bench_row.json (the first of them as a request, for bench/run.sh).
 """
 
 import json
@@ -248,8 +249,13 @@ def make_bench(outdir):
     rows = os.path.join(outdir, "bench_rows.f32")
     np.ascontiguousarray(X[16000:], dtype="<f4").tofile(rows)
 
-    print("bench: %s (100 trees, depth 6, 32 features), %s (%d rows)"
-          % (model, rows, 4000))
+    # one request of the simple protocol, for bench/run.sh's end-to-end case
+    request = os.path.join(outdir, "bench_row.json")
+    with open(request, "w") as f:
+        f.write('{"features":%s}' % row_text(X[16000]))
+
+    print("bench: %s (100 trees, depth 6, 32 features), %s (%d rows), %s"
+          % (model, rows, 4000, request))
 
 
 def main():
