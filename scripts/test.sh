@@ -1,9 +1,13 @@
 #!/bin/bash
 # Runs the test stages and ends with one line adding them up:
 #   make test: N passed, M failed
-# Stages: unit (the core under ASan/UBSan), fuzz (a short run of each
+# Stages: deploy (the offline checks of k8s/ and its nginx.conf,
+# scripts/check-k8s.sh), unit (the core under ASan/UBSan), fuzz (a short run of each
 # libFuzzer harness), prove (the t/ suite), live (the metrics under load
-# with a real Prometheus, scripts/test-metrics-live.sh).  Default: all four.
+# with a real Prometheus, scripts/test-metrics-live.sh), fixtures (the
+# XGBoost fixtures made again by t/models/gen_fixtures.py must equal the
+# committed ones; skipped only where python3-xgboost is not installable).
+# Default: all six.
 # Environment: NGINX_BIN (the binary; not NGINX, which nginx itself reads
 # as inherited sockets and then stays in the foreground), MODULE (the .so to load, empty for a
 # static build), FUZZ_TIME (seconds per harness), PROVE_FILES (default
@@ -12,7 +16,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
-stages=${*:-unit fuzz prove live}
+stages=${*:-deploy unit fuzz prove live fixtures}
 passed=0
 failed=0
 
@@ -25,6 +29,12 @@ count() {                       # adds "N passed, M failed" from a log
     fi
     passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
     failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+}
+
+stage_deploy() {
+    MODULE=${MODULE:-} NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx} \
+        "$root/scripts/check-k8s.sh" | tee "$build/deploy.log"
+    count "$build/deploy.log"
 }
 
 stage_unit() {
@@ -74,6 +84,19 @@ stage_prove() {
 stage_live() {
     "$root/scripts/test-metrics-live.sh" | tee "$build/live.log"
     count "$build/live.log"
+}
+
+stage_fixtures() {
+    if ! "$root/scripts/deps.sh" xgboost; then
+        echo "fixtures: skipped, python3-xgboost is not installable here"
+        return
+    fi
+    if (cd "$root" && /usr/bin/python3 t/models/gen_fixtures.py --check); then
+        echo "fixtures: 1 passed, 0 failed"
+    else
+        echo "fixtures: 0 passed, 1 failed"
+    fi | tee "$build/fixtures.log"
+    count "$build/fixtures.log"
 }
 
 mkdir -p "$build"
