@@ -3,10 +3,169 @@
 # The module logs "on a thread" when it offloads (nginx itself posts
 # tasks to the pool when a worker exits: those are not ours).
 
+#
+# The last blocks measure what the pool is for.  After the block's own
+# request, the body check sends a batch that takes over 50 ms to evaluate
+# while a forked process asks for /health on new connections every
+# millisecond; of the answers to requests sent while the batch was out,
+# the slowest took under 5 ms with the pool.  Inline (the control block),
+# the same probes wait for the batch.
+
 use Test::Nginx::Socket 'no_plan';
+use File::Temp ();
+use IO::Socket::INET ();
+use JSON::PP ();
+use POSIX ();
+use Time::HiRes ();
+
+my $tmp = File::Temp->newdir();
+$ENV{TEST_NGINX_CHAIN_MODEL} = "$tmp/chain.json";
+write_chain_model("$tmp/chain.json", 2000, 12, 4);
+
+add_response_body_check(sub {
+    my ($block) = @_;
+    my $expect = $block->health_during_batch or return;
+    my $name = $block->name;
+    my $samples = "$tmp/health.txt";
+
+    unlink $samples, "$samples.stop";
+    my $prober = fork() // die "fork: $!";
+    if ($prober == 0) {
+        probe_health($samples);
+        POSIX::_exit(0);
+    }
+    Time::HiRes::sleep(0.02);                  # the prober is under way
+
+    my $batch = '{"instances":[' . join(',', ('[1,2,3,4]') x 2000) . ']}';
+    my $sent = Time::HiRes::time();
+    my $res = http_post('/predict', $batch);
+    my $back = Time::HiRes::time();
+
+    if (open my $stop, '>', "$samples.stop") {
+        close $stop;
+    }
+    waitpid $prober, 0;
+
+    my ($body) = $res =~ /\r\n\r\n(.*)\z/s;
+    my $doc = eval { JSON::PP->new->decode($body // '') } || {};
+    my $ms = ($back - $sent) * 1000;
+    my (@waits, @seen);
+
+    open my $fh, '<', $samples or die "$samples: $!";
+    while (<$fh>) {
+        my ($t0, $t1) = split;
+        next unless $t0 >= $sent && $t0 < $back;
+        push @waits, ($t1 - $t0) * 1000;
+        push @seen, sprintf "%.1f:%.2f", ($t0 - $sent) * 1000, $waits[-1];
+    }
+    my ($max) = sort { $b <=> $a } @waits, 0;
+
+    is(scalar @{ $doc->{predictions} || [] }, 2000,
+       "$name - the batch: 2000 predictions");
+    cmp_ok($ms, '>', 50, sprintf("$name - the batch took over 50 ms "
+                                 . "(%.1f ms)", $ms));
+    cmp_ok(scalar @waits, '>=', $expect eq 'answered' ? 5 : 1,
+           "$name - /health asked during the batch (" . @waits . " times)");
+
+    if ($ENV{TEST_NGINX_USE_VALGRIND}) {
+        pass("$name - latency not measured under valgrind");
+    } elsif ($expect eq 'answered') {
+        cmp_ok($max, '<', 5, sprintf("$name - slowest /health %.2f ms", $max))
+            or diag("/health sent at ms into the batch: took ms: @seen");
+    } else {
+        cmp_ok($max, '>', 40, sprintf("$name - slowest /health %.2f ms: "
+                                      . "it waited for the batch", $max));
+    }
+});
 
 no_shuffle();
 run_tests();
+
+# XGBoost JSON with NTREES chains of DEPTH splits on NF features; every
+# row goes right at each split, so it walks all of them.
+sub write_chain_model {
+    my ($path, $ntrees, $depth, $nf) = @_;
+    my $n = 2 * $depth + 1;                  # node DEPTH is the last leaf
+    my @trees;
+
+    for my $t (0 .. $ntrees - 1) {
+        my (@left, @right, @feature, @cond);
+        for my $k (0 .. $depth - 1) {
+            push @left, $depth + 1 + $k;
+            push @right, $k + 1;
+            push @feature, ($t + $k) % $nf;
+            push @cond, -1 - $k;
+        }
+        for my $k ($depth .. $n - 1) {
+            push @left, -1;
+            push @right, -1;
+            push @feature, 0;
+            push @cond, 0.001 * (($t + $k) % 7);      # the leaf values
+        }
+        push @trees, {
+            id => $t, left_children => \@left, right_children => \@right,
+            split_indices => \@feature, split_conditions => \@cond,
+            default_left => [(0) x $n], split_type => [(0) x $n],
+            parents => [2147483647, 0 .. $depth - 1, 0 .. $depth - 1],
+            base_weights => [(0) x $n], loss_changes => [(0) x $n],
+            sum_hessian => [(1) x $n], categories => [],
+            categories_nodes => [], categories_segments => [],
+            categories_sizes => [],
+            tree_param => { num_deleted => '0', num_feature => "$nf",
+                            num_nodes => "$n", size_leaf_vector => '0' } };
+    }
+
+    my $model = { version => [1, 7, 4], learner => {
+        attributes => {}, feature_names => [], feature_types => [],
+        gradient_booster => { name => 'gbtree', model => {
+            gbtree_model_param => { num_parallel_tree => '1',
+                num_trees => "$ntrees", size_leaf_vector => '0' },
+            tree_info => [(0) x $ntrees], trees => \@trees } },
+        learner_model_param => { base_score => '5E-1',
+            boost_from_average => '1', num_class => '0',
+            num_feature => "$nf", num_target => '1' },
+        objective => { name => 'reg:squarederror',
+                       reg_loss_param => { scale_pos_weight => '1' } } } };
+
+    open my $fh, '>', $path or die "$path: $!";
+    print $fh JSON::PP->new->encode($model);
+    close $fh;
+}
+
+# GET /health on a new connection every millisecond until told to stop;
+# one line "start end" (seconds) per answer.
+sub probe_health {
+    my ($out) = @_;
+    my $until = Time::HiRes::time() + 20;
+
+    open my $fh, '>', $out or POSIX::_exit(1);
+    $fh->autoflush(1);
+
+    while (!-e "$out.stop" && Time::HiRes::time() < $until) {
+        my $t0 = Time::HiRes::time();
+        my $res = http_get('/health');
+        my $t1 = Time::HiRes::time();
+        printf $fh "%.6f %.6f\n", $t0, $t1 if $res =~ m{^HTTP/1\.\d 200};
+        Time::HiRes::sleep(0.001);
+    }
+}
+
+sub http_get  { http_request("GET $_[0] HTTP/1.0\r\nHost: localhost\r\n\r\n") }
+
+sub http_post {
+    my ($uri, $body) = @_;
+    return http_request("POST $uri HTTP/1.0\r\nHost: localhost\r\n"
+        . "Content-Type: application/json\r\n"
+        . "Content-Length: " . length($body) . "\r\n\r\n$body");
+}
+
+# one request on a new connection; the whole response, or ""
+sub http_request {
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . server_port(),
+                                  Timeout => 10) or return '';
+    print $s $_[0];
+    return do { local $/; <$s> } // '';
+}
 
 __DATA__
 
@@ -164,3 +323,44 @@ unknown thread pool "nosuch"
 --- must_die
 --- error_log
 invalid threshold "fast": use a time in us or ms, such as 50us
+
+
+
+=== TEST 9: /health answers within 5 ms while a long batch is on the pool
+--- main_config
+    thread_pool infer threads=2;
+--- http_config
+    infer_model chain $TEST_NGINX_CHAIN_MODEL;
+--- config
+    location = /predict {
+        infer_thread_pool infer threshold=1ms;
+        infer_max_batch 2000;
+        infer chain;
+    }
+    location = /health { infer_health; }
+--- health_during_batch: answered
+--- request
+GET /health
+--- error_code: 200
+--- error_log
+on a thread
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 10: the control: inline, the same batch holds /health back
+--- http_config
+    infer_model chain $TEST_NGINX_CHAIN_MODEL;
+--- config
+    location = /predict { infer_max_batch 2000; infer chain; }
+    location = /health { infer_health; }
+--- health_during_batch: waited
+--- request
+GET /health
+--- error_code: 200
+--- no_error_log
+on a thread
+[error]
+[alert]
