@@ -715,29 +715,6 @@ infer_json_write_error(infer_buf_t *out, const char *msg)
 }
 
 
-size_t
-infer_json_format_float(char *buf, size_t len, float v)
-{
-    int  n;
-
-    /* an integer under a million: what %.6g prints, without printf */
-
-    if (v == (float) (int32_t) v && v > -1e6f && v < 1e6f
-        && !(v == 0 && signbit(v)))
-    {
-        return infer_json_put_int(buf, len, (int32_t) v);
-    }
-
-    n = snprintf(buf, len, "%.6g", v);
-
-    if (strtof(buf, NULL) != v) {
-        n = snprintf(buf, len, "%.9g", v);   /* 9 digits: any float32 */
-    }
-
-    return (size_t) n;
-}
-
-
 /*
  * Clinger's fast path: a mantissa below 2^53 and a power of ten up to
  * 10^22 are both exact doubles, and one multiplication or division of

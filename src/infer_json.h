@@ -65,7 +65,10 @@ int infer_json_write_error(infer_buf_t *out, const char *msg);
 
 /* the shortest of 6 or 9 significant digits that gives v back */
 #define INFER_JSON_FLOAT_LEN  16
+/* "%.6g" if it reads back as v, else "%.9g"; buf of INFER_JSON_FLOAT_LEN */
 size_t infer_json_format_float(char *buf, size_t len, float v);
+/* the same with snprintf() and strtof(): the reference, for tests */
+size_t infer_json_format_float_printf(char *buf, size_t len, float v);
 
 /* a JSON number as strtod() reads it, without strtod() when it can */
 double infer_json_parse_double(const char *s, size_t len);

@@ -5,6 +5,7 @@
  */
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "infer_json.h"
@@ -28,6 +29,8 @@ static void test_bad_requests(void);
 static void test_missing_values(void);
 static void test_responses(void);
 static void test_format_float(void);
+static void test_format_float_paths(void);
+static int same_text(float v);
 static void test_parse_double(void);
 
 
@@ -339,6 +342,98 @@ test_format_float(void)
 }
 
 
+/*
+ * The fast path against snprintf() and strtof(): the same text for
+ * random bit patterns (every exponent), random values in the ranges
+ * models answer in, and the edges: powers of two and ten, 6-digit
+ * decimals and their neighbours, ties.  One CHECK a group, counting
+ * the floats that differ.
+ */
+
+static void
+test_format_float_paths(void)
+{
+    int       i, j, bad;
+    float     f;
+    uint32_t  bits, seed;
+
+    seed = 20261123;
+    bad = 0;
+
+    for (i = 0; i < 400000; i++) {              /* any finite float */
+        seed = seed * 1664525u + 1013904223u;
+        bits = seed;
+        memcpy(&f, &bits, sizeof(f));
+
+        if (isfinite(f)) {
+            bad += !same_text(f);
+        }
+    }
+
+    CHECK(bad == 0);
+
+    bad = 0;
+
+    for (i = 0; i < 400000; i++) {              /* scores, probabilities */
+        seed = seed * 1664525u + 1013904223u;
+        f = (float) (seed / 4294967296.0) * ((i % 7) ? 1.0f : 3000.0f);
+        bad += !same_text(f) + !same_text(-f) + !same_text(f / 1e5f);
+    }
+
+    CHECK(bad == 0);
+
+    bad = 0;
+
+    for (i = -149; i < 128; i++) {              /* powers of two, +-1 ulp */
+        f = ldexpf(1.0f, i);
+        bad += !same_text(f) + !same_text(nextafterf(f, 0))
+               + !same_text(nextafterf(f, INFINITY));
+    }
+
+    for (i = -45; i < 39; i++) {                /* powers of ten, +-1 ulp */
+        f = (float) pow(10, i);
+        bad += !same_text(f) + !same_text(nextafterf(f, 0))
+               + !same_text(nextafterf(f, INFINITY));
+    }
+
+    for (i = 0; i < 200000; i++) {              /* short decimals, near */
+        seed = seed * 1664525u + 1013904223u;
+        f = (float) ((seed % 1000000) * pow(10, (int) (seed >> 24) % 30 - 20));
+
+        for (j = -2; j <= 2; j++) {
+            bad += !same_text(f);
+            f = nextafterf(f, INFINITY);
+        }
+    }
+
+    for (i = 0; i < 100000; i++) {              /* x.5 at the 7th digit */
+        f = (float) (1000000 + 2 * i + 1) * 5.0f;
+        bad += !same_text(f) + !same_text(f / 1024);
+    }
+
+    CHECK(bad == 0);
+}
+
+
+static int
+same_text(float v)
+{
+    char    fast[INFER_JSON_FLOAT_LEN], slow[64];
+    size_t  n;
+
+    n = infer_json_format_float(fast, sizeof(fast), v);
+    infer_json_format_float_printf(slow, sizeof(slow), v);
+
+    if (strcmp(fast, slow) != 0 || n != strlen(fast)) {
+        fprintf(stderr, "format_float(%a): \"%s\", printf: \"%s\"\n",
+                (double) v, fast, slow);
+        return 0;
+    }
+
+    return 1;
+}
+
+
 /* the fast path must give strtod()'s double, bit for bit */
 
 static void
@@ -388,5 +483,6 @@ infer_test_json(void)
     test_missing_values();
     test_responses();
     test_format_float();
+    test_format_float_paths();
     test_parse_double();
 }

@@ -1,0 +1,285 @@
+/*
+ * A float32 as JSON text: "%.6g" when strtof() reads that back as the
+ * same float, else "%.9g" (9 significant digits give back any float32).
+ *
+ * Responses carry one number per output, so this is on every request's
+ * path, and a batch's: snprintf() and strtof() cost about 1,700
+ * instructions a number, more than evaluating a row of a tree ensemble.
+ * The fast path gives the very same text without them.  The float's value
+ * d times an exact power of ten (10^0 to 10^22) is one correctly rounded
+ * double operation, within half an ulp of the exact product; rounding
+ * that to an integer of P digits is then exact unless the product lies
+ * within an ulp of a half-integer, and whether the P-digit decimal reads
+ * back as the float is exact unless its distance to d lies within an ulp
+ * of the float's rounding half-interval.  Those cases, which include the
+ * true ties, and magnitudes whose power of ten is not exact, go to
+ * snprintf() and strtof() as before.  src/test checks the two paths give
+ * the same text on a million random floats and on the edge cases.
+ */
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "infer_json.h"
+
+
+static size_t infer_json_float_slow(char *buf, size_t len, float v);
+static int infer_json_float_digits(double d, int prec, int *k, uint64_t *m,
+    double *off);
+static size_t infer_json_float_text(char *buf, int neg, uint64_t m,
+    int prec, int k);
+static size_t infer_json_int_text(char *buf, int64_t v);
+
+
+static const double  infer_pow10[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+
+size_t
+infer_json_format_float(char *buf, size_t len, float v)
+{
+    int       neg, fe, k;
+    double    d, off, half;
+    uint64_t  m;
+
+    if (len < INFER_JSON_FLOAT_LEN) {
+        return infer_json_float_slow(buf, len, v);
+    }
+
+    /* an integer under a million: what %.6g prints */
+
+    if (v == (float) (int32_t) v && v > -1e6f && v < 1e6f
+        && !(v == 0 && signbit(v)))
+    {
+        return infer_json_int_text(buf, (int32_t) v);
+    }
+
+    neg = signbit(v) != 0;
+    d = fabs((double) v);
+
+    if (!isfinite(d) || d < 1e-14 || d >= 1e27) {
+        return infer_json_float_slow(buf, len, v);
+    }
+
+    if (infer_json_float_digits(d, 6, &k, &m, &off) != 0) {
+        return infer_json_float_slow(buf, len, v);
+    }
+
+    /*
+     * m * 10^(k-5) reads back as v when it lies strictly inside v's
+     * rounding interval: half an ulp either side, in the scaled units of
+     * off = (d * 10^(5-k)) - m; below a power of two the ulp is halved.
+     */
+
+    (void) frexp(d, &fe);
+    half = ldexp(1.0, fe - 25);
+    half = (5 - k >= 0) ? half * infer_pow10[5 - k]
+                        : half / infer_pow10[k - 5];
+
+    if (off > 0 && frexp(d, &fe) == 0.5) {
+        half /= 2;
+    }
+
+    if (fabs(fabs(off) - half) <= ldexp(1.0, -30)) {
+        return infer_json_float_slow(buf, len, v);    /* too close to call */
+    }
+
+    if (fabs(off) < half) {
+        return infer_json_float_text(buf, neg, m, 6, k);
+    }
+
+    if (infer_json_float_digits(d, 9, &k, &m, &off) != 0) {
+        return infer_json_float_slow(buf, len, v);
+    }
+
+    return infer_json_float_text(buf, neg, m, 9, k);
+}
+
+
+/* the reference: what the fast path must agree with */
+
+size_t
+infer_json_format_float_printf(char *buf, size_t len, float v)
+{
+    if (v == (float) (int32_t) v && v > -1e6f && v < 1e6f
+        && !(v == 0 && signbit(v)))
+    {
+        return (size_t) snprintf(buf, len, "%d", (int) v);
+    }
+
+    return infer_json_float_slow(buf, len, v);
+}
+
+
+static size_t
+infer_json_float_slow(char *buf, size_t len, float v)
+{
+    int  n;
+
+    n = snprintf(buf, len, "%.6g", v);
+
+    if (strtof(buf, NULL) != v) {
+        n = snprintf(buf, len, "%.9g", v);
+    }
+
+    return (size_t) n;
+}
+
+
+/*
+ * d > 0 to prec significant digits: d ~ m * 10^(k - prec + 1), with
+ * 10^(prec-1) <= m < 10^prec and off the scaled remainder in [-0.5, 0.5].
+ * -1 when the scale is not an exact power of ten or the rounding is too
+ * close to call.
+ */
+
+static int
+infer_json_float_digits(double d, int prec, int *k, uint64_t *m, double *off)
+{
+    int       e, fe, tries;
+    double    s, r;
+    uint64_t  lo, hi;
+
+    lo = (uint64_t) infer_pow10[prec - 1];
+    hi = (uint64_t) infer_pow10[prec];
+
+    (void) frexp(d, &fe);
+    *k = (int) floor((fe - 1) * 0.30102999566398120);   /* log10(2) */
+
+    for (tries = 0; tries < 3; tries++) {
+        e = prec - 1 - *k;
+
+        if (e > 22 || e < -22) {
+            return -1;
+        }
+
+        s = (e >= 0) ? d * infer_pow10[e] : d / infer_pow10[-e];
+        r = nearbyint(s);
+
+        /* s is within ulp(s)/2 of the exact product: a half is unsure */
+
+        if (fabs(fabs(s - r) - 0.5) <= ldexp(1.0, -21)) {
+            return -1;
+        }
+
+        if ((uint64_t) r >= hi) {        /* 999999.7 is 1e6: k was low */
+            *k += 1;
+            continue;
+        }
+
+        if ((uint64_t) r < lo) {
+            *k -= 1;
+            continue;
+        }
+
+        *m = (uint64_t) r;
+        *off = s - r;
+        return 0;
+    }
+
+    return -1;
+}
+
+
+/* %.{prec}g of m * 10^(k - prec + 1), trailing zeros dropped */
+
+static size_t
+infer_json_float_text(char *buf, int neg, uint64_t m, int prec, int k)
+{
+    int    nd, i, x;
+    char  *p, digits[20];
+
+    for (nd = prec; m % 10 == 0; nd--) {            /* m >= 10^(prec-1) */
+        m /= 10;
+    }
+
+    for (i = nd - 1; i >= 0; i--) {
+        digits[i] = (char) ('0' + m % 10);
+        m /= 10;
+    }
+
+    p = buf;
+
+    if (neg) {
+        *p++ = '-';
+    }
+
+    if (k < -4 || k >= prec) {                      /* 1.5e+07, 2e-05 */
+        *p++ = digits[0];
+
+        if (nd > 1) {
+            *p++ = '.';
+            memcpy(p, digits + 1, nd - 1);
+            p += nd - 1;
+        }
+
+        *p++ = 'e';
+        *p++ = (k < 0) ? '-' : '+';
+        x = abs(k);
+
+        if (x >= 100) {
+            *p++ = (char) ('0' + x / 100);
+        }
+
+        *p++ = (char) ('0' + x / 10 % 10);
+        *p++ = (char) ('0' + x % 10);
+
+    } else if (k >= 0) {                            /* 1234.5, 1500000 */
+        for (i = 0; i <= k; i++) {
+            *p++ = (i < nd) ? digits[i] : '0';
+        }
+
+        if (nd > k + 1) {
+            *p++ = '.';
+            memcpy(p, digits + k + 1, nd - k - 1);
+            p += nd - k - 1;
+        }
+
+    } else {                                        /* 0.00015 */
+        *p++ = '0';
+        *p++ = '.';
+
+        for (i = 0; i < -k - 1; i++) {
+            *p++ = '0';
+        }
+
+        memcpy(p, digits, nd);
+        p += nd;
+    }
+
+    *p = '\0';
+
+    return (size_t) (p - buf);
+}
+
+
+static size_t
+infer_json_int_text(char *buf, int64_t v)
+{
+    char      tmp[24], *p;
+    size_t    n;
+    uint64_t  u;
+
+    p = tmp + sizeof(tmp);
+    u = (v < 0) ? (uint64_t) -(v + 1) + 1 : (uint64_t) v;
+
+    do {
+        *--p = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u);
+
+    if (v < 0) {
+        *--p = '-';
+    }
+
+    n = (size_t) (tmp + sizeof(tmp) - p);
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+
+    return n;
+}
