@@ -100,14 +100,14 @@ quiet() { grep -v 'systemd' >&2; }
 
 if [ "$base" = localhost/nginx-infer-base:bookworm ]; then
     if [ ! -s "$tarball" ]; then
-        # the mirrors apt uses on this machine, or Debian's own
+        # the mirrors apt uses on this machine
         sources=/etc/apt/sources.list.d/debian.sources
         mirror=$(awk '/^URIs:/ && $2 ~ /\/debian\/?$/ { print $2; exit }' \
                  "$sources" 2>/dev/null)
         security=$(awk '/^URIs:/ && $2 ~ /debian-security\/?$/ { print $2;
                    exit }' "$sources" 2>/dev/null)
-        mirror=${mirror:-http://deb.debian.org/debian}
-        security=${security:-http://deb.debian.org/debian-security}
+        [ -n "$mirror" ] || die "no Debian mirror in $sources"
+        security=${security:-${mirror%/debian*}/debian-security}
 
         say "debootstrap --variant=minbase bookworm from $mirror"
         rm -rf --one-file-system "$work/rootfs"
