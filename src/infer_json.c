@@ -1,6 +1,5 @@
 #include <float.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "infer_json.h"
+#include "infer_json_stream.h"
 
 
 #define INFER_JSON_MAX_DEPTH   32     /* of values skipped under unknown keys */
@@ -29,7 +29,7 @@ typedef enum {
 
 
 struct infer_request_parser_s {
-    yajl_handle            yajl;
+    infer_json_stream_t    js;        /* yajl, the first error */
     const infer_alloc_t   *alloc;
     infer_request_opts_t   opts;
 
@@ -40,18 +40,13 @@ struct infer_request_parser_s {
 
     infer_parse_state_e    state;
     size_t                 skip_depth;
-    size_t                 consumed;  /* bytes of earlier chunks */
     unsigned               seen_features:1;
     unsigned               seen_instances:1;
     unsigned               batch:1;
 
-    int                    rc;
-    char                   err[INFER_ERRLEN];
 };
 
 
-static int infer_request_fail(infer_request_parser_t *p, int rc,
-    const char *fmt, ...);
 static int infer_request_unexpected(infer_request_parser_t *p,
     const char *what);
 static int infer_request_where(infer_request_parser_t *p, char *buf,
@@ -116,8 +111,7 @@ infer_request_parser_create(const infer_request_opts_t *opts,
     p->opts = *opts;
     p->state = INFER_PARSE_START;
 
-    p->yajl = yajl_alloc(&infer_request_callbacks, NULL, p);
-    if (p->yajl == NULL) {
+    if (infer_json_stream_init(&p->js, &infer_request_callbacks, p) != INFER_OK) {
         infer_free(alloc, p);
         return NULL;
     }
@@ -127,68 +121,23 @@ infer_request_parser_create(const infer_request_opts_t *opts,
 
 
 int
-infer_request_parse(infer_request_parser_t *p, const unsigned char *data,
-    size_t len)
+infer_request_parse(infer_request_parser_t *p, const unsigned char *data, size_t len)
 {
-    unsigned char  *msg;
-    yajl_status     st;
-
-    if (p->rc != INFER_OK) {
-        return p->rc;
-    }
-
-    st = yajl_parse(p->yajl, data, len);
-
-    if (st == yajl_status_error) {
-        msg = yajl_get_error(p->yajl, 0, data, len);
-        infer_request_fail(p, INFER_EJSON, "malformed JSON near byte %zu: "
-                           "%.*s", p->consumed
-                                   + yajl_get_bytes_consumed(p->yajl),
-                           (int) strcspn((char *) msg, "\n"), (char *) msg);
-        yajl_free_error(p->yajl, msg);
-        return p->rc;
-    }
-
-    if (st == yajl_status_client_canceled) {
-        return p->rc;                 /* a callback said why */
-    }
-
-    p->consumed += len;
-
-    return INFER_OK;
+    return infer_json_stream_feed(&p->js, data, len);
 }
 
 
 int
 infer_request_finish(infer_request_parser_t *p, infer_request_t *req)
 {
-    unsigned char  *msg;
-
-    if (p->rc != INFER_OK) {
-        return p->rc;
-    }
-
-    if (p->consumed == 0) {
-        infer_request_fail(p, INFER_EJSON, "empty request body");
-        return p->rc;
-    }
-
-    if (yajl_complete_parse(p->yajl) != yajl_status_ok) {
-        if (p->rc != INFER_OK) {
-            return p->rc;
-        }
-
-        msg = yajl_get_error(p->yajl, 0, NULL, 0);
-        infer_request_fail(p, INFER_EJSON, "malformed JSON at the end: %.*s",
-                           (int) strcspn((char *) msg, "\n"), (char *) msg);
-        yajl_free_error(p->yajl, msg);
-        return p->rc;
+    if (infer_json_stream_end(&p->js) != INFER_OK) {
+        return p->js.rc;
     }
 
     if (!p->seen_features && !p->seen_instances) {
-        infer_request_fail(p, INFER_EINVAL,
+        infer_json_stream_fail(&p->js, INFER_EINVAL,
                            "missing \"features\" or \"instances\"");
-        return p->rc;
+        return p->js.rc;
     }
 
     req->x = p->x;
@@ -202,7 +151,7 @@ infer_request_finish(infer_request_parser_t *p, infer_request_t *req)
 const char *
 infer_request_error(const infer_request_parser_t *p)
 {
-    return p->err;
+    return p->js.err;
 }
 
 
@@ -213,25 +162,11 @@ infer_request_parser_free(infer_request_parser_t *p)
         return;
     }
 
-    yajl_free(p->yajl);
+    infer_json_stream_free(&p->js);
     infer_free(p->alloc, p->x);
     infer_free(p->alloc, p);
 }
 
-
-static int
-infer_request_fail(infer_request_parser_t *p, int rc, const char *fmt, ...)
-{
-    va_list  args;
-
-    va_start(args, fmt);
-    vsnprintf(p->err, sizeof(p->err), fmt, args);
-    va_end(args);
-
-    p->rc = rc;
-
-    return 0;                         /* to yajl: stop; the caller reads rc */
-}
 
 
 /* what the parser met where the protocol wants something else */
@@ -244,25 +179,25 @@ infer_request_unexpected(infer_request_parser_t *p, const char *what)
     switch (p->state) {
 
     case INFER_PARSE_START:
-        return infer_request_fail(p, INFER_EINVAL, "the request must be a "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "the request must be a "
                                   "JSON object, not %s", what);
 
     case INFER_PARSE_FEATURES:
-        return infer_request_fail(p, INFER_EINVAL, "\"features\" must be an "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "\"features\" must be an "
                                   "array of numbers, not %s", what);
 
     case INFER_PARSE_INSTANCES:
-        return infer_request_fail(p, INFER_EINVAL, "\"instances\" must be an "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "\"instances\" must be an "
                                   "array of arrays of numbers, not %s", what);
 
     case INFER_PARSE_ROWS:
-        return infer_request_fail(p, INFER_EINVAL, "instances[%zu] must be "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "instances[%zu] must be "
                                   "an array of numbers, not %s", p->rows,
                                   what);
 
     default:                          /* INFER_PARSE_ROW */
         infer_request_where(p, where, sizeof(where));
-        return infer_request_fail(p, INFER_EINVAL, "%s must be a number, "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s must be a number, "
                                   "not %s", where, what);
     }
 }
@@ -286,7 +221,7 @@ infer_request_begin_row(infer_request_parser_t *p)
     float   *x;
 
     if (p->rows == p->opts.max_rows) {
-        return infer_request_fail(p, INFER_ETOOBIG, "the batch has more "
+        return infer_json_stream_fail(&p->js, INFER_ETOOBIG, "the batch has more "
                                   "than %zu rows", p->opts.max_rows);
     }
 
@@ -299,7 +234,7 @@ infer_request_begin_row(infer_request_parser_t *p)
 
         x = infer_alloc(p->alloc, cap * p->opts.nfeatures * sizeof(float));
         if (x == NULL) {
-            return infer_request_fail(p, INFER_ERROR, "out of memory");
+            return infer_json_stream_fail(&p->js, INFER_ERROR, "out of memory");
         }
 
         if (p->rows) {
@@ -323,12 +258,12 @@ infer_request_end_row(infer_request_parser_t *p)
 {
     if (p->col != p->opts.nfeatures) {
         if (p->batch) {
-            return infer_request_fail(p, INFER_ESHAPE, "instances[%zu] has "
+            return infer_json_stream_fail(&p->js, INFER_ESHAPE, "instances[%zu] has "
                                       "%zu features, the model takes %zu",
                                       p->rows, p->col, p->opts.nfeatures);
         }
 
-        return infer_request_fail(p, INFER_ESHAPE, "\"features\" has %zu "
+        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "\"features\" has %zu "
                                   "features, the model takes %zu", p->col,
                                   p->opts.nfeatures);
     }
@@ -422,7 +357,7 @@ infer_on_number(void *ctx, const char *s, size_t len)
 
     if (len > INFER_JSON_MAX_NUMBER) {
         infer_request_where(p, where, sizeof(where));
-        return infer_request_fail(p, INFER_EINVAL, "%s: a number of more "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: a number of more "
                                   "than %d characters", where,
                                   INFER_JSON_MAX_NUMBER);
     }
@@ -431,7 +366,7 @@ infer_on_number(void *ctx, const char *s, size_t len)
 
     if (!isfinite(f)) {
         infer_request_where(p, where, sizeof(where));
-        return infer_request_fail(p, INFER_ERANGE, "%s: %.*s is not a "
+        return infer_json_stream_fail(&p->js, INFER_ERANGE, "%s: %.*s is not a "
                                   "finite 32-bit float", where,
                                   (int) (len < 32 ? len : 32), s);
     }
@@ -468,7 +403,7 @@ infer_on_start_map(void *ctx)
 
     if (p->state == INFER_PARSE_SKIP) {
         if (++p->skip_depth > INFER_JSON_MAX_DEPTH) {
-            return infer_request_fail(p, INFER_EINVAL, "nesting deeper than "
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "nesting deeper than "
                                       "%d levels", INFER_JSON_MAX_DEPTH);
         }
 
@@ -492,7 +427,7 @@ infer_on_map_key(void *ctx, const unsigned char *key, size_t len)
         && memcmp(key, "features", len) == 0)
     {
         if (p->seen_features || p->seen_instances) {
-            return infer_request_fail(p, INFER_EINVAL, "give one "
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "give one "
                                       "\"features\" or one \"instances\"");
         }
 
@@ -505,7 +440,7 @@ infer_on_map_key(void *ctx, const unsigned char *key, size_t len)
         && memcmp(key, "instances", len) == 0)
     {
         if (p->seen_features || p->seen_instances) {
-            return infer_request_fail(p, INFER_EINVAL, "give one "
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "give one "
                                       "\"features\" or one \"instances\"");
         }
 
@@ -559,7 +494,7 @@ infer_on_start_array(void *ctx)
 
     case INFER_PARSE_SKIP:
         if (++p->skip_depth > INFER_JSON_MAX_DEPTH) {
-            return infer_request_fail(p, INFER_EINVAL, "nesting deeper than "
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "nesting deeper than "
                                       "%d levels", INFER_JSON_MAX_DEPTH);
         }
 
@@ -583,7 +518,7 @@ infer_on_end_array(void *ctx)
 
     case INFER_PARSE_ROWS:
         if (p->rows == 0) {
-            return infer_request_fail(p, INFER_ESHAPE,
+            return infer_json_stream_fail(&p->js, INFER_ESHAPE,
                                       "\"instances\" is empty");
         }
 

@@ -1,6 +1,5 @@
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 
+#include "infer_json_stream.h"
 #include "infer_v2.h"
 
 
@@ -72,7 +72,7 @@ typedef enum {
 
 
 struct infer_v2_parser_s {
-    yajl_handle            yajl;
+    infer_json_stream_t    js;        /* yajl, the first error */
     const infer_alloc_t   *alloc;
     infer_request_opts_t   opts;
     size_t                 limit;     /* values: max_rows x nfeatures */
@@ -80,7 +80,6 @@ struct infer_v2_parser_s {
     infer_v2_state_e       state;
     infer_v2_state_e       skip_to;   /* where a skipped value returns */
     size_t                 skip_depth;
-    size_t                 consumed;  /* bytes of earlier chunks */
 
     size_t                 ntensors;  /* tensors begun in "inputs" */
     size_t                 noutputs;  /* objects begun in "outputs" */
@@ -114,8 +113,6 @@ struct infer_v2_parser_s {
     unsigned               has_data:1;
     unsigned               has_output_name:1;
 
-    int                    rc;
-    char                   err[INFER_ERRLEN];
 };
 
 
@@ -123,8 +120,6 @@ static int infer_v2_segment_ok(const char *s, size_t len);
 static void infer_v2_quote(char *buf, size_t size, const char *s,
     size_t len);
 
-static int infer_v2_fail(infer_v2_parser_t *p, int rc, const char *fmt,
-    ...);
 static int infer_v2_unexpected(infer_v2_parser_t *p, const char *what);
 static int infer_v2_key(infer_v2_parser_t *p, const unsigned char *key,
     size_t len);
@@ -434,8 +429,7 @@ infer_v2_parser_create(const infer_request_opts_t *opts,
         p->limit = opts->max_rows * opts->nfeatures;
     }
 
-    p->yajl = yajl_alloc(&infer_v2_callbacks, NULL, p);
-    if (p->yajl == NULL) {
+    if (infer_json_stream_init(&p->js, &infer_v2_callbacks, p) != INFER_OK) {
         infer_free(alloc, p);
         return NULL;
     }
@@ -447,69 +441,26 @@ infer_v2_parser_create(const infer_request_opts_t *opts,
 int
 infer_v2_parse(infer_v2_parser_t *p, const unsigned char *data, size_t len)
 {
-    unsigned char  *msg;
-    yajl_status     st;
-
-    if (p->rc != INFER_OK) {
-        return p->rc;
-    }
-
-    st = yajl_parse(p->yajl, data, len);
-
-    if (st == yajl_status_error) {
-        msg = yajl_get_error(p->yajl, 0, data, len);
-        infer_v2_fail(p, INFER_EJSON, "malformed JSON near byte %zu: %.*s",
-                      p->consumed + yajl_get_bytes_consumed(p->yajl),
-                      (int) strcspn((char *) msg, "\n"), (char *) msg);
-        yajl_free_error(p->yajl, msg);
-        return p->rc;
-    }
-
-    if (st == yajl_status_client_canceled) {
-        return p->rc;                 /* a callback said why */
-    }
-
-    p->consumed += len;
-
-    return INFER_OK;
+    return infer_json_stream_feed(&p->js, data, len);
 }
 
 
 int
 infer_v2_finish(infer_v2_parser_t *p, infer_v2_request_t *req)
 {
-    unsigned char  *msg;
-
-    if (p->rc != INFER_OK) {
-        return p->rc;
-    }
-
-    if (p->consumed == 0) {
-        infer_v2_fail(p, INFER_EJSON, "empty request body");
-        return p->rc;
-    }
-
-    if (yajl_complete_parse(p->yajl) != yajl_status_ok) {
-        if (p->rc != INFER_OK) {
-            return p->rc;
-        }
-
-        msg = yajl_get_error(p->yajl, 0, NULL, 0);
-        infer_v2_fail(p, INFER_EJSON, "malformed JSON at the end: %.*s",
-                      (int) strcspn((char *) msg, "\n"), (char *) msg);
-        yajl_free_error(p->yajl, msg);
-        return p->rc;
+    if (infer_json_stream_end(&p->js) != INFER_OK) {
+        return p->js.rc;
     }
 
     if (!p->seen_inputs) {
-        infer_v2_fail(p, INFER_EINVAL, "missing \"inputs\"");
-        return p->rc;
+        infer_json_stream_fail(&p->js, INFER_EINVAL, "missing \"inputs\"");
+        return p->js.rc;
     }
 
     if (p->ntensors == 0) {
-        infer_v2_fail(p, INFER_ESHAPE, "\"inputs\" is empty, the model "
+        infer_json_stream_fail(&p->js, INFER_ESHAPE, "\"inputs\" is empty, the model "
                       "takes 1 tensor");
-        return p->rc;
+        return p->js.rc;
     }
 
     req->x = p->x;
@@ -524,7 +475,7 @@ infer_v2_finish(infer_v2_parser_t *p, infer_v2_request_t *req)
 const char *
 infer_v2_error(const infer_v2_parser_t *p)
 {
-    return p->err;
+    return p->js.err;
 }
 
 
@@ -535,26 +486,12 @@ infer_v2_parser_free(infer_v2_parser_t *p)
         return;
     }
 
-    yajl_free(p->yajl);
+    infer_json_stream_free(&p->js);
     infer_free(p->alloc, p->x);
     infer_free(p->alloc, p->kind);
     infer_free(p->alloc, p);
 }
 
-
-static int
-infer_v2_fail(infer_v2_parser_t *p, int rc, const char *fmt, ...)
-{
-    va_list  args;
-
-    va_start(args, fmt);
-    vsnprintf(p->err, sizeof(p->err), fmt, args);
-    va_end(args);
-
-    p->rc = rc;
-
-    return 0;                         /* to yajl: stop; the caller reads rc */
-}
 
 
 /* what the parser met where the protocol wants something else */
@@ -571,57 +508,57 @@ infer_v2_unexpected(infer_v2_parser_t *p, const char *what)
     switch (p->state) {
 
     case INFER_V2_ST_START:
-        return infer_v2_fail(p, INFER_EINVAL, "the request must be a JSON "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "the request must be a JSON "
                              "object, not %s", what);
 
     case INFER_V2_ST_ID:
-        return infer_v2_fail(p, INFER_EINVAL, "\"id\" must be a string, "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "\"id\" must be a string, "
                              "not %s", what);
 
     case INFER_V2_ST_INPUTS:
-        return infer_v2_fail(p, INFER_EINVAL, "\"inputs\" must be an array "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "\"inputs\" must be an array "
                              "of tensors, not %s", what);
 
     case INFER_V2_ST_TENSORS:
-        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu] must be an "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu] must be an "
                              "object, not %s", p->ntensors, what);
 
     case INFER_V2_ST_NAME:
-        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu].name must be a "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].name must be a "
                              "string, not %s", t, what);
 
     case INFER_V2_ST_DATATYPE:
-        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu].datatype must "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].datatype must "
                              "be a string, not %s", t, what);
 
     case INFER_V2_ST_SHAPE:
-        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu].shape must be "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].shape must be "
                              "an array, not %s", t, what);
 
     case INFER_V2_ST_DIMS:
-        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu].shape[%zu] must "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].shape[%zu] must "
                              "be a non-negative integer, not %s", t,
                              p->ndims, what);
 
     case INFER_V2_ST_DATA:
-        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu].data must be an "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].data must be an "
                              "array, not %s", t, what);
 
     case INFER_V2_ST_VALUES:
         infer_v2_where(p, where, sizeof(where), p->depth, 1);
-        return infer_v2_fail(p, INFER_EINVAL, "%s: expected a number, got "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: expected a number, got "
                              "%s", where, what);
 
     case INFER_V2_ST_OUTPUTS:
-        return infer_v2_fail(p, INFER_EINVAL, "\"outputs\" must be an array "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "\"outputs\" must be an array "
                              "of objects, not %s", what);
 
     case INFER_V2_ST_OUTPUT_LIST:
-        return infer_v2_fail(p, INFER_EINVAL, "outputs[%zu] must be an "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "outputs[%zu] must be an "
                              "object, not %s", p->noutputs, what);
 
     default:                          /* INFER_V2_ST_OUTPUT_NAME */
-        return infer_v2_fail(p, INFER_EINVAL, "outputs[%zu].name must be a "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "outputs[%zu].name must be a "
                              "string, not %s", o, what);
     }
 }
@@ -636,7 +573,7 @@ infer_v2_key(infer_v2_parser_t *p, const unsigned char *key, size_t len)
 {
     if (INFER_V2_KEY(key, len, "id")) {
         if (p->seen_id) {
-            return infer_v2_fail(p, INFER_EINVAL, "duplicate \"id\"");
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "duplicate \"id\"");
         }
 
         p->seen_id = 1;
@@ -646,7 +583,7 @@ infer_v2_key(infer_v2_parser_t *p, const unsigned char *key, size_t len)
 
     if (INFER_V2_KEY(key, len, "inputs")) {
         if (p->seen_inputs) {
-            return infer_v2_fail(p, INFER_EINVAL, "duplicate \"inputs\"");
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "duplicate \"inputs\"");
         }
 
         p->seen_inputs = 1;
@@ -656,7 +593,7 @@ infer_v2_key(infer_v2_parser_t *p, const unsigned char *key, size_t len)
 
     if (INFER_V2_KEY(key, len, "outputs")) {
         if (p->seen_outputs) {
-            return infer_v2_fail(p, INFER_EINVAL, "duplicate \"outputs\"");
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "duplicate \"outputs\"");
         }
 
         p->seen_outputs = 1;
@@ -685,7 +622,7 @@ infer_v2_tensor_key(infer_v2_parser_t *p, const unsigned char *key,
 #define INFER_V2_MEMBER(s, flag, st)                                         \
     if (INFER_V2_KEY(key, len, s)) {                                         \
         if (p->flag) {                                                       \
-            return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu]: duplicate "  \
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: duplicate "  \
                                  "\"" s "\"", t);                            \
         }                                                                    \
                                                                              \
@@ -713,7 +650,7 @@ static int
 infer_v2_begin_tensor(infer_v2_parser_t *p)
 {
     if (p->ntensors == 1) {
-        return infer_v2_fail(p, INFER_ESHAPE, "inputs[1]: the model takes "
+        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[1]: the model takes "
                              "1 tensor");
     }
 
@@ -733,22 +670,22 @@ infer_v2_end_tensor(infer_v2_parser_t *p)
     t = p->ntensors - 1;
 
     if (!p->has_name) {
-        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu]: missing "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: missing "
                              "\"name\"", t);
     }
 
     if (!p->has_shape) {
-        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu]: missing "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: missing "
                              "\"shape\"", t);
     }
 
     if (!p->has_datatype) {
-        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu]: missing "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: missing "
                              "\"datatype\"", t);
     }
 
     if (!p->has_data) {
-        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu]: missing "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: missing "
                              "\"data\"", t);
     }
 
@@ -760,7 +697,7 @@ infer_v2_end_tensor(infer_v2_parser_t *p)
 
     if (nd <= 1) {
         if (p->nvalues != p->total) {
-            return infer_v2_fail(p, INFER_ESHAPE, "inputs[%zu]: shape %s "
+            return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: shape %s "
                                  "has %zu elements, data has %zu", t, shape,
                                  p->total, p->nvalues);
         }
@@ -769,7 +706,7 @@ infer_v2_end_tensor(infer_v2_parser_t *p)
                || memcmp(p->nested, p->dims, nd * sizeof(uint64_t)) != 0)
     {
         infer_v2_format_dims(nested, sizeof(nested), p->nested, nd);
-        return infer_v2_fail(p, INFER_ESHAPE, "inputs[%zu]: shape %s, data "
+        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: shape %s, data "
                              "is nested as %s", t, shape, nested);
     }
 
@@ -804,30 +741,30 @@ infer_v2_check_types(infer_v2_parser_t *p)
         infer_v2_where_index(p, where, sizeof(where), i);
 
         if (k & INFER_V2_IS_STRING) {
-            return infer_v2_fail(p, INFER_EINVAL, "%s: expected %s, got a "
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: expected %s, got a "
                                  "string", where, type);
         }
 
         if (k & INFER_V2_IS_BOOL) {
-            return infer_v2_fail(p, INFER_EINVAL, "%s: expected %s, got a "
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: expected %s, got a "
                                  "boolean", where, type);
         }
 
         infer_json_format_float(num, sizeof(num), p->x[i]);
 
         if (p->datatype == INFER_V2_BOOL) {
-            return infer_v2_fail(p, INFER_EINVAL, "%s: expected BOOL (true "
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: expected BOOL (true "
                                  "or false), got %s", where, num);
         }
 
         if (p->datatype == INFER_V2_FP16
             || (k & INFER_V2_INTEGRAL))
         {
-            return infer_v2_fail(p, INFER_ERANGE, "%s: %s is out of range "
+            return infer_json_stream_fail(&p->js, INFER_ERANGE, "%s: %s is out of range "
                                  "for %s", where, num, type);
         }
 
-        return infer_v2_fail(p, INFER_EINVAL, "%s: expected %s, got %s",
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: expected %s, got %s",
                              where, type, num);
     }
 
@@ -841,7 +778,7 @@ infer_v2_dim(infer_v2_parser_t *p, const char *s)
     uint64_t  d;
 
     if (p->ndims == INFER_V2_MAX_DIMS) {
-        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu].shape has more "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].shape has more "
                              "than %d dimensions", p->ntensors - 1,
                              INFER_V2_MAX_DIMS);
     }
@@ -850,7 +787,7 @@ infer_v2_dim(infer_v2_parser_t *p, const char *s)
     d = strtoull(s, NULL, 10);
 
     if (s[0] == '-' || strpbrk(s, ".eE") != NULL || errno != 0) {
-        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu].shape[%zu] must "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].shape[%zu] must "
                              "be a non-negative integer, not %.32s",
                              p->ntensors - 1, p->ndims, s);
     }
@@ -874,13 +811,13 @@ infer_v2_check_shape(infer_v2_parser_t *p)
     infer_v2_format_dims(shape, sizeof(shape), p->dims, p->ndims);
 
     if (p->ndims == 0 || p->ndims > 2) {
-        return infer_v2_fail(p, INFER_ESHAPE, "inputs[%zu]: shape %s has "
+        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: shape %s has "
                              "%zu dimensions, the model takes [-1,%zu] or "
                              "[%zu]", t, shape, p->ndims, nf, nf);
     }
 
     if (p->dims[p->ndims - 1] != nf) {
-        return infer_v2_fail(p, INFER_ESHAPE, "inputs[%zu]: the model takes "
+        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: the model takes "
                              "%zu features, shape says %llu", t, nf,
                              (unsigned long long) p->dims[p->ndims - 1]);
     }
@@ -888,12 +825,12 @@ infer_v2_check_shape(infer_v2_parser_t *p)
     rows = (p->ndims == 2) ? p->dims[0] : 1;
 
     if (rows == 0) {
-        return infer_v2_fail(p, INFER_ESHAPE, "inputs[%zu]: shape %s has no "
+        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: shape %s has no "
                              "rows", t, shape);
     }
 
     if (rows > p->opts.max_rows || rows > p->limit / nf) {
-        return infer_v2_fail(p, INFER_ETOOBIG, "inputs[%zu]: shape %s has "
+        return infer_json_stream_fail(&p->js, INFER_ETOOBIG, "inputs[%zu]: shape %s has "
                              "%llu rows, the limit is %zu", t, shape,
                              (unsigned long long) rows, p->opts.max_rows);
     }
@@ -920,14 +857,14 @@ infer_v2_datatype(infer_v2_parser_t *p, const unsigned char *s, size_t len)
     }
 
     if (t == INFER_V2_BYTES) {
-        return infer_v2_fail(p, INFER_ESHAPE, "inputs[%zu]: datatype BYTES "
+        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: datatype BYTES "
                              "is not supported, the model takes numbers",
                              p->ntensors - 1);
     }
 
     if (t == INFER_V2_NTYPES) {
         infer_v2_quote(quoted, sizeof(quoted), (const char *) s, len);
-        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu]: unknown datatype "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: unknown datatype "
                              "\"%s\"", p->ntensors - 1, quoted);
     }
 
@@ -948,7 +885,7 @@ infer_v2_output_name(infer_v2_parser_t *p, const unsigned char *s,
         || memcmp(s, INFER_V2_OUTPUT_NAME, len) != 0)
     {
         infer_v2_quote(quoted, sizeof(quoted), (const char *) s, len);
-        return infer_v2_fail(p, INFER_EINVAL, "outputs[%zu]: unknown output "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "outputs[%zu]: unknown output "
                              "\"%s\", the model has \"" INFER_V2_OUTPUT_NAME
                              "\"", p->noutputs - 1, quoted);
     }
@@ -991,7 +928,7 @@ infer_v2_end_values(infer_v2_parser_t *p)
 
     } else if (p->nested[d - 1] != n) {
         infer_v2_where(p, where, sizeof(where), d - 1, 0);
-        return infer_v2_fail(p, INFER_ESHAPE, "%s[%zu] has %zu values, the "
+        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "%s[%zu] has %zu values, the "
                              "arrays before it %llu", where,
                              p->count[d - 2] - 1, n,
                              (unsigned long long) p->nested[d - 1]);
@@ -1035,7 +972,7 @@ infer_v2_value(infer_v2_parser_t *p, float v, uint16_t kind)
             return 1;
         }
 
-        return infer_v2_fail(p, INFER_ETOOBIG, "inputs[%zu].data has more "
+        return infer_json_stream_fail(&p->js, INFER_ETOOBIG, "inputs[%zu].data has more "
                              "than %zu values, the limit is %zu rows of %zu "
                              "features", p->ntensors - 1, limit,
                              p->opts.max_rows, p->opts.nfeatures);
@@ -1056,7 +993,7 @@ mixed:
 
     infer_v2_where(p, where, sizeof(where), d, 1);
 
-    return infer_v2_fail(p, INFER_ESHAPE, "%s: expected an array, got a "
+    return infer_json_stream_fail(&p->js, INFER_ESHAPE, "%s: expected an array, got a "
                          "value", where);
 }
 
@@ -1085,7 +1022,7 @@ infer_v2_grow(infer_v2_parser_t *p)
     if (x == NULL || kind == NULL) {
         infer_free(p->alloc, x);
         infer_free(p->alloc, kind);
-        return infer_v2_fail(p, INFER_ERROR, "out of memory");
+        return infer_json_stream_fail(&p->js, INFER_ERROR, "out of memory");
     }
 
     if (p->nvalues) {
@@ -1321,7 +1258,7 @@ static int
 infer_v2_skip_open(infer_v2_parser_t *p)
 {
     if (++p->skip_depth > INFER_V2_MAX_DEPTH) {
-        return infer_v2_fail(p, INFER_EINVAL, "nesting deeper than %d "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "nesting deeper than %d "
                              "levels", INFER_V2_MAX_DEPTH);
     }
 
@@ -1346,7 +1283,7 @@ infer_v2_on_null(void *ctx)
 
     if (!p->opts.missing_ok) {
         infer_v2_where(p, where, sizeof(where), p->depth, 1);
-        return infer_v2_fail(p, INFER_EINVAL, "%s: null, but the model "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: null, but the model "
                              "takes no missing values", where);
     }
 
@@ -1391,7 +1328,7 @@ infer_v2_on_number(void *ctx, const char *s, size_t len)
     }
 
     if (len > INFER_V2_MAX_NUMBER) {
-        return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu]: a number of "
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: a number of "
                              "more than %d characters", p->ntensors - 1,
                              INFER_V2_MAX_NUMBER);
     }
@@ -1408,7 +1345,7 @@ infer_v2_on_number(void *ctx, const char *s, size_t len)
 
     if (!isfinite(f)) {
         infer_v2_where(p, where, sizeof(where), p->depth, 1);
-        return infer_v2_fail(p, INFER_ERANGE, "%s: %.32s is not a finite "
+        return infer_json_stream_fail(&p->js, INFER_ERANGE, "%s: %.32s is not a finite "
                              "32-bit float", where, buf);
     }
 
@@ -1430,7 +1367,7 @@ infer_v2_on_string(void *ctx, const unsigned char *s, size_t len)
 
     case INFER_V2_ST_ID:
         if (len > INFER_V2_MAX_ID) {
-            return infer_v2_fail(p, INFER_EINVAL, "\"id\" is longer than %d "
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "\"id\" is longer than %d "
                                  "bytes", INFER_V2_MAX_ID);
         }
 
@@ -1503,7 +1440,7 @@ infer_v2_on_map_key(void *ctx, const unsigned char *key, size_t len)
     case INFER_V2_ST_OUTPUT:
         if (INFER_V2_KEY(key, len, "name")) {
             if (p->has_output_name) {
-                return infer_v2_fail(p, INFER_EINVAL, "outputs[%zu]: "
+                return infer_json_stream_fail(&p->js, INFER_EINVAL, "outputs[%zu]: "
                                      "duplicate \"name\"", p->noutputs - 1);
             }
 
@@ -1541,7 +1478,7 @@ infer_v2_on_end_map(void *ctx)
 
     case INFER_V2_ST_OUTPUT:
         if (!p->has_output_name) {
-            return infer_v2_fail(p, INFER_EINVAL, "outputs[%zu]: missing "
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "outputs[%zu]: missing "
                                  "\"name\"", p->noutputs - 1);
         }
 
@@ -1582,12 +1519,12 @@ infer_v2_on_start_array(void *ctx)
 
         if (p->leaf_depth != 0 && d + 1 > p->leaf_depth) {
             infer_v2_where(p, where, sizeof(where), d, 1);
-            return infer_v2_fail(p, INFER_ESHAPE, "%s: expected a value, "
+            return infer_json_stream_fail(&p->js, INFER_ESHAPE, "%s: expected a value, "
                                  "got an array", where);
         }
 
         if (d == INFER_V2_MAX_DIMS) {
-            return infer_v2_fail(p, INFER_EINVAL, "inputs[%zu].data is "
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].data is "
                                  "nested deeper than %d levels",
                                  p->ntensors - 1, INFER_V2_MAX_DIMS);
         }

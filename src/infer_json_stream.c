@@ -1,0 +1,120 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "infer_json_stream.h"
+
+
+static void infer_json_stream_yajl_error(infer_json_stream_t *js,
+    const unsigned char *data, size_t len, const char *what, int at);
+
+
+int
+infer_json_stream_init(infer_json_stream_t *js,
+    const yajl_callbacks *callbacks, void *ctx)
+{
+    memset(js, 0, sizeof(infer_json_stream_t));
+
+    js->yajl = yajl_alloc(callbacks, NULL, ctx);
+
+    return (js->yajl == NULL) ? INFER_ERROR : INFER_OK;
+}
+
+
+void
+infer_json_stream_free(infer_json_stream_t *js)
+{
+    if (js->yajl != NULL) {
+        yajl_free(js->yajl);
+        js->yajl = NULL;
+    }
+}
+
+
+int
+infer_json_stream_feed(infer_json_stream_t *js, const unsigned char *data,
+    size_t len)
+{
+    yajl_status  st;
+
+    if (js->rc != INFER_OK) {
+        return js->rc;
+    }
+
+    st = yajl_parse(js->yajl, data, len);
+
+    if (st == yajl_status_error) {
+        infer_json_stream_yajl_error(js, data, len, "near byte", 1);
+        return js->rc;
+    }
+
+    if (st == yajl_status_client_canceled) {
+        return js->rc;                  /* a callback said why */
+    }
+
+    js->consumed += len;
+
+    return INFER_OK;
+}
+
+
+int
+infer_json_stream_end(infer_json_stream_t *js)
+{
+    if (js->rc != INFER_OK) {
+        return js->rc;
+    }
+
+    if (js->consumed == 0) {
+        infer_json_stream_fail(js, INFER_EJSON, "empty request body");
+        return js->rc;
+    }
+
+    if (yajl_complete_parse(js->yajl) != yajl_status_ok && js->rc == INFER_OK)
+    {
+        infer_json_stream_yajl_error(js, NULL, 0, "at the end", 0);
+    }
+
+    return js->rc;
+}
+
+
+int
+infer_json_stream_fail(infer_json_stream_t *js, int rc, const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    vsnprintf(js->err, sizeof(js->err), fmt, args);
+    va_end(args);
+
+    js->rc = rc;
+
+    return 0;
+}
+
+
+/* yajl's message is several lines (the text and a caret): keep the first */
+
+static void
+infer_json_stream_yajl_error(infer_json_stream_t *js,
+    const unsigned char *data, size_t len, const char *what, int at)
+{
+    unsigned char  *msg;
+
+    msg = yajl_get_error(js->yajl, 0, data, len);
+
+    if (at) {
+        infer_json_stream_fail(js, INFER_EJSON, "malformed JSON %s %zu: %.*s",
+                               what, js->consumed
+                                     + yajl_get_bytes_consumed(js->yajl),
+                               (int) strcspn((char *) msg, "\n"),
+                               (char *) msg);
+    } else {
+        infer_json_stream_fail(js, INFER_EJSON, "malformed JSON %s: %.*s",
+                               what, (int) strcspn((char *) msg, "\n"),
+                               (char *) msg);
+    }
+
+    yajl_free_error(js->yajl, msg);
+}
