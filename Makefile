@@ -33,7 +33,8 @@ FUZZ_TIME  ?= 10
 
 all: $(MODULE)
 
-$(MODULE): config $(GLUE_SRCS) $(CORE_SRCS) $(CORE_HDRS)
+$(MODULE): config config.make src/infer_schedlat.bpf.c $(GLUE_SRCS) \
+           $(CORE_SRCS) $(CORE_HDRS)
 	@scripts/deps.sh build
 	@scripts/build-module.sh "$(NGINX_SRC)" "$(BUILD)/nginx" "$(ROOT)"
 	@cp "$(BUILD)/nginx/objs/ngx_http_infer_module.so" $@

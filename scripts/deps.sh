@@ -8,7 +8,8 @@ packages=""
 
 for group in "$@"; do
     case $group in
-    build)    packages="$packages gcc make nginx nginx-dev libyajl-dev" ;;
+    build)    packages="$packages gcc make nginx nginx-dev libyajl-dev
+                        clang bpftool libbpf-dev" ;;
     test)     packages="$packages perl curl clang libclang-rt-14-dev" ;;
     valgrind) packages="$packages valgrind" ;;
     bench)    packages="$packages wrk curl util-linux procps" ;;
