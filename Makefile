@@ -92,6 +92,7 @@ test-valgrind: $(MODULE)
 bench: $(MODULE)
 	@scripts/deps.sh bench
 	@MODULE=$(MODULE) bench/run.sh
+	@MODULE=$(MODULE) bench/sched.sh
 
 clean:
 	rm -rf $(BUILD) t/servroot*

@@ -14,6 +14,7 @@ for group in "$@"; do
     valgrind) packages="$packages valgrind" ;;
     bench)    packages="$packages wrk curl util-linux procps" ;;
     fullbuild) packages="$packages dpkg-dev libpcre2-dev zlib1g-dev" ;;
+    schedlat) packages="$packages libcap2-bin util-linux procps curl bpftool" ;;
     *)        echo "deps: unknown group \"$group\"" >&2; exit 2 ;;
     esac
 done

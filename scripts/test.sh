@@ -2,7 +2,9 @@
 # Runs the test stages and ends with one line adding them up:
 #   make test: N passed, M failed
 # Stages: unit (the core under ASan/UBSan), fuzz (a short run of each
-# libFuzzer harness), prove (the t/ suite).  Default: all three.
+# libFuzzer harness), prove (the t/ suite), schedlat (the scheduler-delay
+# probe against a live nginx, CPU hog and capsh: root only, it says so
+# loudly otherwise).  Default: all four.
 # Environment: NGINX_BIN (the binary; not NGINX, which nginx itself reads
 # as inherited sockets and then stays in the foreground), MODULE (the .so to load, empty for a
 # static build), FUZZ_TIME (seconds per harness), PROVE_FILES (default
@@ -11,7 +13,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
-stages=${*:-unit fuzz prove}
+stages=${*:-unit fuzz prove schedlat}
 passed=0
 failed=0
 
