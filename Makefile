@@ -70,7 +70,7 @@ fuzz-smoke: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 	@scripts/fuzz.sh $(FUZZ_TIME) $(FUZZERS)
 
 test: $(MODULE) $(BUILD)/test/unit $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
-	@scripts/deps.sh test
+	@scripts/deps.sh test schedlat
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) FUZZ_TIME=$(FUZZ_TIME) \
 	    FUZZERS="$(FUZZERS)" scripts/test.sh
 
@@ -80,7 +80,7 @@ test-live: $(MODULE)
 
 # nginx reloaded between the blocks of a file: zones and counts survive
 test-hup: $(MODULE)
-	@scripts/deps.sh test
+	@scripts/deps.sh test schedlat
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) TEST_NGINX_USE_HUP=1 \
 	    scripts/test.sh prove
 
