@@ -35,8 +35,10 @@ done
 
 # the median of the per-round on/off ratios: rounds share the machine's noise
 ratio=$(awk '{ print $1 / $2 }' "$out/pairs" | sort -n \
-        | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2]
-                                           : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+        | awk '{ v[NR] = $1 }
+               END { if (NR % 2) m = v[(NR + 1) / 2];
+                     else m = (v[NR / 2] + v[NR / 2 + 1]) / 2;
+                     print m }')
 printf 'sched probe: predict cpu/req on/off ratio %.3f (median of %d rounds)\n' \
     "$ratio" "$ROUNDS"
 if awk -v r="$ratio" -v g="$GOAL_SCHED" 'BEGIN { exit !(sprintf("%.2f", r) + 0 <= g + 0) }'
