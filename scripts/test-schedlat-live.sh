@@ -211,8 +211,6 @@ check "hog: the worker's delay total grows by at least 5 ms" \
     ge "$hog_w" 0.005
 check "hog: some requests log a non-zero \$infer_sched_delay_us" \
     gt "$hog_nz" 0
-check "quiet: no more non-zero requests than with the hog" \
-    ge "$hog_nz" "$quiet_nz"
 check "quiet: less delay than with the hog" gt "$hog_w" "$quiet_w"
 check "quiet: requests waited less than with the hog" gt "$hog_us" "$quiet_us"
 check "the probe agrees with /proc/<pid>/schedstat within 10%" \

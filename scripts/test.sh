@@ -72,6 +72,12 @@ stage_prove() {
     failed=$((failed + bad))
 }
 
+stage_schedlat() {
+    NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx} MODULE=${MODULE:-} \
+        "$root/scripts/test-schedlat-live.sh" 2>&1 | tee "$build/schedlat.log"
+    count "$build/schedlat.log"
+}
+
 mkdir -p "$build"
 
 for s in $stages; do

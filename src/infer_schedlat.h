@@ -113,8 +113,9 @@ void infer_schedlat_store(infer_schedlat_t *sl, unsigned slot,
 
 /*
  * The slots summed by key (the worker number: a respawned or reloaded
- * worker's predecessors included), in key order, at most n (the first keys seen); tgid is a
- * live owner's, or 0.  Returns how many were written.
+ * worker's predecessors included), in key order, at most n (the first
+ * keys seen); tgid is a live owner's, or 0.  Returns how many were
+ * written.
  */
 size_t infer_schedlat_by_key(infer_schedlat_t *sl,
     infer_schedlat_stats_t *out, size_t n);
