@@ -36,7 +36,8 @@ FUZZ_TIME  ?= 10
 
 all: $(MODULE)
 
-$(MODULE): config $(GLUE_SRCS) $(CORE_SRCS) $(CORE_HDRS)
+$(MODULE): config config.make src/infer_schedlat.bpf.c $(GLUE_SRCS) \
+           $(CORE_SRCS) $(CORE_HDRS)
 	@scripts/deps.sh build
 	@scripts/build-module.sh "$(NGINX_SRC)" "$(BUILD)/nginx" "$(ROOT)"
 	@cp "$(BUILD)/nginx/objs/ngx_http_infer_module.so" $@
@@ -72,7 +73,7 @@ fuzz-smoke: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 	@scripts/fuzz.sh $(FUZZ_TIME) $(FUZZERS)
 
 test: $(MODULE) $(BUILD)/test/unit $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
-	@scripts/deps.sh test
+	@scripts/deps.sh test schedlat
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) FUZZ_TIME=$(FUZZ_TIME) \
 	    FUZZERS="$(FUZZERS)" scripts/test.sh
 
@@ -82,7 +83,7 @@ test-live: $(MODULE)
 
 # nginx reloaded between the blocks of a file: zones and counts survive
 test-hup: $(MODULE)
-	@scripts/deps.sh test
+	@scripts/deps.sh test schedlat
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) TEST_NGINX_USE_HUP=1 \
 	    scripts/test.sh prove
 
@@ -114,6 +115,8 @@ bench: $(MODULE) $(BUILD)/bench/xgb_bench $(BENCH_DATA)
 	@echo "=== CPU per request against nginx return 200"
 	@MODULE=$(MODULE) XGB_MODEL=$(BENCH_DATA) \
 	    XGB_REQUEST=$(BUILD)/bench/bench_row.json bench/run.sh
+	@echo "=== CPU per request with the scheduler-delay probe on and off"
+	@MODULE=$(MODULE) bench/sched.sh
 
 # 100 trees of depth 6 on 32 features, with its rows: too large to commit
 $(BENCH_DATA): t/models/gen_fixtures.py

@@ -21,7 +21,9 @@ static char *ngx_http_infer_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_infer_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_infer_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static ngx_int_t ngx_http_infer_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_infer_init_process(ngx_cycle_t *cycle);
+static void ngx_http_infer_exit_master(ngx_cycle_t *cycle);
 static void ngx_http_infer_exit_process(ngx_cycle_t *cycle);
 static char *ngx_http_infer_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -126,6 +128,13 @@ static ngx_command_t  ngx_http_infer_commands[] = {
       offsetof(ngx_http_infer_main_conf_t, prediction_buckets),
       NULL },
 
+    { ngx_string("infer_sched_probe"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_infer_main_conf_t, sched_probe),
+      ngx_http_infer_sched_probes },
+
     { ngx_string("infer_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_infer_thread_pool,
@@ -158,12 +167,12 @@ ngx_module_t  ngx_http_infer_module = {
     ngx_http_infer_commands,               /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_infer_init_module,            /* init module */
     ngx_http_infer_init_process,           /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_infer_exit_process,           /* exit process */
-    NULL,                                  /* exit master */
+    ngx_http_infer_exit_master,            /* exit master */
     NGX_MODULE_V1_PADDING
 };
 
@@ -203,7 +212,10 @@ ngx_http_infer_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     imcf->used = 0;
+     *     imcf->sched_source = INFER_PROBE_NONE;
      */
+
+    imcf->sched_probe = NGX_CONF_UNSET_UINT;
 
     if (ngx_array_init(&imcf->models, cf->pool, 4,
                        sizeof(ngx_http_infer_model_t))
@@ -226,6 +238,8 @@ ngx_http_infer_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_uint_t               i;
     infer_v2_model_t        *vm;
     ngx_http_infer_model_t  *im;
+
+    ngx_conf_init_uint_value(imcf->sched_probe, NGX_HTTP_INFER_SCHED_ON);
 
     if (ngx_array_init(&imcf->v2_models, cf->pool,
                        ngx_max(imcf->models.nelts, 1),
@@ -324,6 +338,22 @@ ngx_http_infer_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
+/* the master loads the scheduler-delay probe before it forks */
+
+static ngx_int_t
+ngx_http_infer_init_module(ngx_cycle_t *cycle)
+{
+    return ngx_http_infer_sched_init_module(cycle);
+}
+
+
+static void
+ngx_http_infer_exit_master(ngx_cycle_t *cycle)
+{
+    ngx_http_infer_sched_exit_master();
+}
+
+
 /* each worker evaluates each model once before it says it is ready */
 
 static ngx_int_t
@@ -347,6 +377,10 @@ ngx_http_infer_init_process(ngx_cycle_t *cycle)
 
     ngx_http_infer_metrics_init_process(cycle, imcf);
 
+    if (imcf->used) {
+        ngx_http_infer_sched_init_process(cycle, imcf);
+    }
+
     return NGX_OK;
 }
 
@@ -361,6 +395,8 @@ ngx_http_infer_exit_process(ngx_cycle_t *cycle)
     if (imcf != NULL) {
         ngx_http_infer_metrics_exit_process(imcf);
     }
+
+    ngx_http_infer_sched_exit_process();
 }
 
 

@@ -35,6 +35,8 @@
 #                            `return 200` of the same body (ratio must be ~1.00).
 #                            Also used automatically when MODULE is missing.
 #   NGINX         nginx binary (default /usr/sbin/nginx)
+#   SCHED_PROBE   infer_sched_probe for the run (default: the module's, on);
+#                 bench/sched.sh compares on against off
 #
 # Exit status: nonzero only when the measurement itself failed (nginx did not
 # start, wrong/empty responses, non-2xx, socket errors) - never because of
@@ -59,6 +61,7 @@ PORT=${PORT:-18080}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 BENCH_SELFTEST=${BENCH_SELFTEST:-0}
+SCHED_PROBE=${SCHED_PROBE:-}        # infer_sched_probe: on, off, schedstat
 
 PREFIX=$ROOT/build/bench            # nginx prefix: conf/, logs/, temp/
 CONF=$PREFIX/conf/nginx.conf
@@ -201,6 +204,9 @@ write_conf() {
         model_line="infer_model example $MODEL_EXAMPLE;
     include $ROOT/conf/infer_log_format.conf;
     $xgb"
+        [[ -z $SCHED_PROBE ]] \
+            || model_line="$model_line
+    infer_sched_probe $SCHED_PROBE;"
         predict_loc="infer example;"
         # metrics are on for every case the module serves; this one also
         # writes the shipped JSON access log, buffered as conf/ does

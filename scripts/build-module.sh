@@ -9,7 +9,8 @@ set -euo pipefail
 
 src=$1 dst=$2 addon=$3
 
-if [ ! -f "$dst/objs/Makefile" ] || [ "$addon/config" -nt "$dst/objs/Makefile" ]
+if [ ! -f "$dst/objs/Makefile" ] || [ "$addon/config" -nt "$dst/objs/Makefile" ] \
+   || [ "$addon/config.make" -nt "$dst/objs/Makefile" ]
 then
     echo "build: configuring $src in $dst"
     rm -rf "$dst"

@@ -8,12 +8,14 @@ packages=""
 
 for group in "$@"; do
     case $group in
-    build)    packages="$packages gcc make nginx nginx-dev libyajl-dev" ;;
+    build)    packages="$packages gcc make nginx nginx-dev libyajl-dev
+                        clang bpftool libbpf-dev" ;;
     test)     packages="$packages perl curl clang libclang-rt-14-dev" ;;
     valgrind) packages="$packages valgrind" ;;
     bench)    packages="$packages wrk curl util-linux procps" ;;
     fullbuild) packages="$packages dpkg-dev libpcre2-dev zlib1g-dev" ;;
     xgboost)  packages="$packages python3-xgboost python3-sklearn libxgboost-dev" ;;
+    schedlat) packages="$packages libcap2-bin util-linux procps curl bpftool" ;;
     *)        echo "deps: unknown group \"$group\"" >&2; exit 2 ;;
     esac
 done

@@ -2,12 +2,14 @@
 # Runs the test stages and ends with one line adding them up:
 #   make test: N passed, M failed
 # Stages: deploy (the offline checks of k8s/ and its nginx.conf,
-# scripts/check-k8s.sh), unit (the core under ASan/UBSan), fuzz (a short run of each
-# libFuzzer harness), prove (the t/ suite), live (the metrics under load
-# with a real Prometheus, scripts/test-metrics-live.sh), fixtures (the
-# XGBoost fixtures made again by t/models/gen_fixtures.py must equal the
-# committed ones; skipped only where python3-xgboost is not installable).
-# Default: all six.
+# scripts/check-k8s.sh), unit (the core under ASan/UBSan), fuzz (a short
+# run of each libFuzzer harness), prove (the t/ suite), live (the metrics
+# under load with a real Prometheus, scripts/test-metrics-live.sh),
+# schedlat (the scheduler-delay probe against a live nginx, a CPU hog and
+# capsh: root only, it says so loudly otherwise), fixtures (the XGBoost
+# fixtures made again by t/models/gen_fixtures.py must equal the committed
+# ones; skipped only where python3-xgboost is not installable).
+# Default: all seven.
 # Environment: NGINX_BIN (the binary; not NGINX, which nginx itself reads
 # as inherited sockets and then stays in the foreground), MODULE (the .so to load, empty for a
 # static build), FUZZ_TIME (seconds per harness), PROVE_FILES (default
@@ -16,7 +18,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
-stages=${*:-deploy unit fuzz prove live fixtures}
+stages=${*:-deploy unit fuzz prove live schedlat fixtures}
 passed=0
 failed=0
 
@@ -97,6 +99,12 @@ stage_fixtures() {
         echo "fixtures: 0 passed, 1 failed"
     fi | tee "$build/fixtures.log"
     count "$build/fixtures.log"
+}
+
+stage_schedlat() {
+    NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx} MODULE=${MODULE:-} \
+        "$root/scripts/test-schedlat-live.sh" 2>&1 | tee "$build/schedlat.log"
+    count "$build/schedlat.log"
 }
 
 mkdir -p "$build"

@@ -76,7 +76,7 @@ static const char *const  infer_metrics_reasons[INFER_NREASONS] = {
     "method", "content_type", "unknown_model", "internal"
 };
 
-static const char *const  infer_metrics_sources[INFER_NPROBES] = {
+const char *const  infer_metrics_probe_sources[INFER_NPROBES] = {
     "none", "bpf", "schedstat"
 };
 
@@ -166,26 +166,13 @@ const infer_metrics_family_t  infer_metrics_families[INFER_MF_N] = {
       0, { NULL, NULL, NULL },
       NULL, NULL, 0 },
 
-    { "sched_delay_seconds", "Run-queue delay of each worker.",
+    { "request_sched_delay_seconds",
+      "Run-queue delay the worker suffered while serving each request.",
       "seconds",
-      INFER_MT_HISTOGRAM, INFER_MS_WORKER, INFER_MV_NS, INFER_MB_SCHED,
+      INFER_MT_HISTOGRAM, INFER_MS_MODEL, INFER_MV_NS, INFER_MB_SCHED,
       INFER_MF_OPTIONAL,
-      0, { NULL, NULL, NULL },
+      1, { "model", NULL, NULL },
       NULL, NULL, 0 },
-
-    { "sched_wait_seconds_total", "Run-queue delay of each worker, summed.",
-      "seconds",
-      INFER_MT_COUNTER, INFER_MS_WORKER, INFER_MV_NS, INFER_MB_NONE,
-      INFER_MF_OPTIONAL,
-      0, { NULL, NULL, NULL },
-      NULL, NULL, 0 },
-
-    { "sched_probe_source", "Where the run-queue delay is read from.",
-      NULL,
-      INFER_MT_GAUGE, INFER_MS_GLOBAL, INFER_MV_COUNT, INFER_MB_NONE,
-      INFER_MF_OPTIONAL,
-      0, { NULL, NULL, NULL },
-      "source", infer_metrics_sources, INFER_NPROBES },
 
     { "build_info", "The module's version.",
       NULL,
@@ -351,9 +338,7 @@ infer_metrics_wanted(const infer_metrics_conf_t *conf, size_t row,
         }
         break;
 
-    case INFER_MF_SCHED_DELAY:
-    case INFER_MF_SCHED_WAIT:
-    case INFER_MF_SCHED_SOURCE:
+    case INFER_MF_REQUEST_SCHED:
         if (!conf->sched) {
             return 0;
         }

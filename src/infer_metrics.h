@@ -68,7 +68,10 @@ enum {
 };
 
 
-/* sched_probe_source{source} */
+/*
+ * sched_probe_source{source}: rendered from the probe, not kept in the
+ * block (infer_prom_host_t)
+ */
 
 enum {
     INFER_PROBE_NONE = 0,
@@ -76,6 +79,8 @@ enum {
     INFER_PROBE_SCHEDSTAT,
     INFER_NPROBES
 };
+
+extern const char *const  infer_metrics_probe_sources[INFER_NPROBES];
 
 
 /* the families, in the order they are rendered */
@@ -92,9 +97,7 @@ typedef enum {
     INFER_MF_PREDICTION,              /* prediction{model} */
     INFER_MF_MODEL_INFO,              /* model_info{model,version,format} */
     INFER_MF_WORKER_REQUESTS,         /* worker_requests_total{worker} */
-    INFER_MF_SCHED_DELAY,             /* sched_delay_seconds{worker} */
-    INFER_MF_SCHED_WAIT,              /* sched_wait_seconds_total{worker} */
-    INFER_MF_SCHED_SOURCE,            /* sched_probe_source{source} */
+    INFER_MF_REQUEST_SCHED,           /* request_sched_delay_seconds{model} */
     INFER_MF_BUILD_INFO,              /* build_info{version} */
     INFER_MF_START_TIME,              /* start_time_seconds */
     INFER_MF_N
@@ -186,7 +189,7 @@ typedef struct {
     const char                        *version;    /* build_info */
     uint64_t                           now_ms;     /* unix time */
     unsigned                           queue:1;    /* queue_duration */
-    unsigned                           sched:1;    /* the probe's families */
+    unsigned                           sched:1;    /* request_sched_delay */
 } infer_metrics_conf_t;
 
 
@@ -295,11 +298,13 @@ typedef struct {
     uint64_t             request_ns;
     uint64_t             inference_ns;
     uint64_t             queue_ns;
+    uint64_t             sched_ns;    /* run-queue delay while served */
     double               prediction;  /* first output of the first row */
     const uint8_t       *trace_id;    /* 16 bytes, or NULL: no exemplar */
     uint64_t             now_ms;      /* unix time, for exemplars */
     unsigned             evaluated:1; /* rows, inference_ns, prediction */
     unsigned             queued:1;    /* queue_ns */
+    unsigned             sched:1;     /* sched_ns */
 } infer_metrics_obs_t;
 
 

@@ -530,6 +530,11 @@ infer_metrics_request_done(infer_metrics_t *m, size_t model,
                            0);
     }
 
+    if (o->sched && s[INFER_MF_REQUEST_SCHED].data) {
+        infer_metrics_hist(m, &s[INFER_MF_REQUEST_SCHED], o->sched_ns, NULL,
+                           0);
+    }
+
     if (!o->evaluated) {
         return;
     }

@@ -15,33 +15,18 @@
 #include "infer_trace.h"
 
 
-/* the labels of one sample */
-
-typedef struct {
-    const infer_metrics_family_t  *fam;
-    const infer_metrics_rec_t     *rec;
-    int                            slot;     /* worker label, or -1 */
-    const char                    *fixed;    /* fixed label value, or NULL */
-    const char                    *le;       /* or NULL */
-} infer_prom_labels_t;
-
-
 static void infer_prom_escape(infer_prom_out_t *o, const char *s, size_t n);
 static void infer_prom_name(infer_prom_out_t *o,
     const infer_metrics_family_t *fam, int om);
-static void infer_prom_sample(infer_prom_out_t *o,
-    const infer_metrics_family_t *fam, const char *suffix,
-    const infer_prom_labels_t *l);
 static int infer_prom_present(const void *base, unsigned f);
-static void infer_prom_meta(infer_prom_out_t *o,
-    const infer_metrics_family_t *fam, int om);
 static void infer_prom_exemplar(infer_prom_out_t *o, const void *base,
     const infer_metrics_rec_t *rec, uint32_t bucket);
 static void infer_prom_histogram(infer_prom_out_t *o, const void *base,
     const infer_metrics_rec_t *rec, int slot, int om);
 static void infer_prom_family(infer_prom_out_t *o, const void *base,
     unsigned f, int om);
-static void infer_prom_text(infer_prom_out_t *o, const void *base, int om);
+static void infer_prom_text(infer_prom_out_t *o, const void *base, int om,
+    const infer_prom_host_t *host);
 static double infer_prom_q(const char *p, const char *end);
 static int infer_prom_has(const char *p, const char *end, const char *s);
 
@@ -387,7 +372,7 @@ infer_prom_name(infer_prom_out_t *o, const infer_metrics_family_t *fam,
 }
 
 
-static void
+void
 infer_prom_sample(infer_prom_out_t *o, const infer_metrics_family_t *fam,
     const char *suffix, const infer_prom_labels_t *l)
 {
@@ -464,7 +449,7 @@ infer_prom_present(const void *base, unsigned f)
 }
 
 
-static void
+void
 infer_prom_meta(infer_prom_out_t *o, const infer_metrics_family_t *fam,
     int om)
 {
@@ -701,12 +686,17 @@ infer_prom_family(infer_prom_out_t *o, const void *base, unsigned f,
 
 
 static void
-infer_prom_text(infer_prom_out_t *o, const void *base, int om)
+infer_prom_text(infer_prom_out_t *o, const void *base, int om,
+    const infer_prom_host_t *host)
 {
     unsigned  f;
 
     for (f = 0; f < INFER_MF_N; f++) {
         infer_prom_family(o, base, f, om);
+    }
+
+    if (host != NULL) {
+        infer_prom_host(o, host, om);
     }
 
     if (om) {
@@ -718,6 +708,14 @@ infer_prom_text(infer_prom_out_t *o, const void *base, int om)
 size_t
 infer_prom_render(char *buf, size_t len, const void *base, int format,
     uint64_t now_ms)
+{
+    return infer_prom_render_host(buf, len, base, format, now_ms, NULL);
+}
+
+
+size_t
+infer_prom_render_host(char *buf, size_t len, const void *base, int format,
+    uint64_t now_ms, const infer_prom_host_t *host)
 {
     infer_prom_out_t  o;
 
@@ -735,7 +733,7 @@ infer_prom_render(char *buf, size_t len, const void *base, int format,
         infer_prom_json(&o, base, now_ms);
 
     } else {
-        infer_prom_text(&o, base, format == INFER_PROM_OPENMETRICS);
+        infer_prom_text(&o, base, format == INFER_PROM_OPENMETRICS, host);
     }
 
     if (len > 0) {

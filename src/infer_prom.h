@@ -8,6 +8,8 @@
 
 
 #include "infer_metrics.h"
+#include "infer_schedlat.h"
+#include "infer_cgroup.h"
 
 
 #define INFER_PROM_TEXT         0     /* Prometheus text format 0.0.4 */
@@ -28,6 +30,25 @@
  */
 size_t infer_prom_render(char *buf, size_t len, const void *base,
     int format, uint64_t now_ms);
+
+/*
+ * What the block does not hold, read by the glue at scrape time: the
+ * scheduler-delay probe's per-worker figures (one entry per worker
+ * number, in key, see infer_schedlat_by_key()) and the cgroup's CPU
+ * throttling.  Rendered after the block's families, in the text formats.
+ */
+
+typedef struct {
+    int                            source;   /* INFER_PROBE_* */
+    unsigned                       hist:1;   /* the workers' hist is real */
+    unsigned                       cpu:1;    /* cpu.stat was read */
+    const infer_schedlat_stats_t  *workers;
+    size_t                         nworkers;
+    infer_cgroup_cpu_t             cpu_stat;
+} infer_prom_host_t;
+
+size_t infer_prom_render_host(char *buf, size_t len, const void *base,
+    int format, uint64_t now_ms, const infer_prom_host_t *host);
 
 /* the format an Accept header value asks for: _TEXT or _OPENMETRICS */
 int infer_prom_accept(const char *accept, size_t len);
@@ -55,6 +76,24 @@ typedef struct {
                                   [INFER_PROM_LE_LEN];
 } infer_prom_out_t;
 
+
+/* the labels of one sample */
+
+typedef struct {
+    const infer_metrics_family_t  *fam;
+    const infer_metrics_rec_t     *rec;      /* its keys, if fam has any */
+    int                            slot;     /* worker label, or -1 */
+    const char                    *fixed;    /* fixed label value, or NULL */
+    const char                    *le;       /* or NULL */
+} infer_prom_labels_t;
+
+
+void infer_prom_meta(infer_prom_out_t *o, const infer_metrics_family_t *fam,
+    int om);
+void infer_prom_sample(infer_prom_out_t *o, const infer_metrics_family_t *fam,
+    const char *suffix, const infer_prom_labels_t *l);
+void infer_prom_host(infer_prom_out_t *o, const infer_prom_host_t *host,
+    int om);
 
 void infer_prom_put(infer_prom_out_t *o, const char *s, size_t n);
 void infer_prom_puts(infer_prom_out_t *o, const char *s);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "infer_schedlat.h"
 
@@ -32,6 +33,7 @@ struct infer_schedlat_s {
     struct infer_schedlat_bpf  *skel;
 #endif
     const char                 *attach_type;
+    unsigned                    anon:1;      /* sh is ours to munmap */
 };
 
 
@@ -215,11 +217,39 @@ infer_schedlat_wrap(infer_schedlat_t **slp, struct infer_sl_shared *sh)
 }
 
 
+int
+infer_schedlat_anon(infer_schedlat_t **slp)
+{
+    int                      rc;
+    struct infer_sl_shared  *sh;
+
+    sh = mmap(NULL, sizeof(struct infer_sl_shared), PROT_READ | PROT_WRITE,
+              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED) {
+        return -errno;
+    }
+
+    rc = infer_schedlat_wrap(slp, sh);
+    if (rc != 0) {
+        munmap(sh, sizeof(struct infer_sl_shared));
+        return rc;
+    }
+
+    (*slp)->anon = 1;
+
+    return 0;
+}
+
+
 void
 infer_schedlat_close(infer_schedlat_t *sl)
 {
     if (sl == NULL) {
         return;
+    }
+
+    if (sl->anon) {
+        munmap(sl->sh, sizeof(struct infer_sl_shared));
     }
 
 #if (INFER_SCHEDLAT_BPF)
@@ -434,6 +464,75 @@ infer_schedlat_total_ns(infer_schedlat_t *sl, unsigned slot)
     }
 
     return __atomic_load_n(&sl->sh->slot[slot].total_ns, __ATOMIC_RELAXED);
+}
+
+
+void
+infer_schedlat_store(infer_schedlat_t *sl, unsigned slot, uint64_t count,
+    uint64_t total_ns)
+{
+    if (slot >= INFER_SL_NSLOTS) {
+        return;
+    }
+
+    infer_sl_store(&sl->sh->slot[slot].count, count);
+    infer_sl_store(&sl->sh->slot[slot].total_ns, total_ns);
+}
+
+
+size_t
+infer_schedlat_by_key(infer_schedlat_t *sl, infer_schedlat_stats_t *out,
+    size_t n)
+{
+    size_t                  k, j, nout;
+    unsigned                i, b, nslots;
+    infer_schedlat_stats_t  st, *o;
+
+    nout = 0;
+    nslots = infer_schedlat_nslots(sl);
+
+    for (i = 0; i < nslots; i++) {
+        (void) infer_schedlat_read(sl, i, &st);
+
+        if (st.gen == 0) {
+            continue;                        /* being claimed the first time */
+        }
+
+        /* insertion in key order: a handful of workers */
+
+        for (k = 0; k < nout && out[k].key < st.key; k++) {
+            /* void */
+        }
+
+        if (k < nout && out[k].key == st.key) {
+            o = &out[k];
+            o->count += st.count;
+            o->total_ns += st.total_ns;
+
+            for (b = 0; b < INFER_SL_NBUCKETS; b++) {
+                o->hist[b] += st.hist[b];
+            }
+
+            if (st.tgid != 0) {
+                o->tgid = st.tgid;
+            }
+
+            continue;
+        }
+
+        if (nout == n) {
+            continue;
+        }
+
+        for (j = nout; j > k; j--) {
+            out[j] = out[j - 1];
+        }
+
+        out[k] = st;
+        nout++;
+    }
+
+    return nout;
 }
 
 

@@ -71,6 +71,12 @@ int infer_schedlat_open(infer_schedlat_t **slp,
 /* slots in caller memory, no probe: for tests */
 int infer_schedlat_wrap(infer_schedlat_t **slp, struct infer_sl_shared *sh);
 
+/*
+ * Slots in anonymous shared memory, no probe: the schedstat fallback,
+ * whose workers store their own totals (infer_schedlat_store())
+ */
+int infer_schedlat_anon(infer_schedlat_t **slp);
+
 /* the master only; a worker simply exits */
 void infer_schedlat_close(infer_schedlat_t *sl);
 
@@ -100,6 +106,19 @@ int infer_schedlat_read(infer_schedlat_t *sl, unsigned slot,
 
 /* one load: the per-request figure is the difference of two of them */
 uint64_t infer_schedlat_total_ns(infer_schedlat_t *sl, unsigned slot);
+
+/* the slot's owner, for a source other than the probe */
+void infer_schedlat_store(infer_schedlat_t *sl, unsigned slot,
+    uint64_t count, uint64_t total_ns);
+
+/*
+ * The slots summed by key (the worker number: a respawned or reloaded
+ * worker's predecessors included), in key order, at most n (the first
+ * keys seen); tgid is a live owner's, or 0.  Returns how many were
+ * written.
+ */
+size_t infer_schedlat_by_key(infer_schedlat_t *sl,
+    infer_schedlat_stats_t *out, size_t n);
 
 /* enqueues the probe lost because its hash map was full */
 uint64_t infer_schedlat_lost(infer_schedlat_t *sl);

@@ -88,6 +88,7 @@ ngx_http_infer_metrics_init_conf(ngx_conf_t *cf,
     mc->version = NGX_HTTP_INFER_VERSION;
     mc->now_ms = ngx_http_infer_now_ms();
     mc->queue = 1;
+    mc->sched = (imcf->sched_probe != NGX_HTTP_INFER_SCHED_OFF);
 
     if (imcf->latency_buckets != NULL) {
         mc->buckets[INFER_MB_LATENCY].bounds = imcf->latency_buckets->elts;
@@ -336,6 +337,7 @@ ngx_http_infer_track(ngx_http_request_t *r, ngx_http_infer_model_t *im)
     ctx->reason = INFER_REASON_NONE;
     ctx->tracked = 1;
 
+    ngx_http_infer_sched_start(ctx);
     ngx_http_infer_trace(r, ctx);
 
     if (imcf->metrics != NULL) {
@@ -513,6 +515,13 @@ ngx_http_infer_log_handler(ngx_http_request_t *r)
         obs.queue_ns = ctx->queue_ns;
     }
 
+    ngx_http_infer_sched_finish(ctx);
+
+    if (ctx->sched_done) {
+        obs.sched = 1;
+        obs.sched_ns = ctx->sched_ns;
+    }
+
     model = ctx->model
             ? (size_t) (ctx->model
                         - (ngx_http_infer_model_t *) imcf->models.elts)
@@ -540,6 +549,7 @@ ngx_http_infer_metrics_handler(ngx_http_request_t *r)
     ngx_str_t                    type;
     ngx_buf_t                   *b;
     ngx_table_elt_t             *accept;
+    infer_prom_host_t            host;
     ngx_http_infer_loc_conf_t   *ilcf;
     ngx_http_infer_main_conf_t  *imcf;
 
@@ -566,8 +576,13 @@ ngx_http_infer_metrics_handler(ngx_http_request_t *r)
 
     (void) infer_metrics_reap(imcf->metrics, ngx_http_infer_alive, NULL);
 
+    if (ngx_http_infer_sched_host(r, &host) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     now = ngx_http_infer_now_ms();
-    len = infer_prom_render(NULL, 0, imcf->metrics->base, format, now);
+    len = infer_prom_render_host(NULL, 0, imcf->metrics->base, format, now,
+                                 &host);
 
     /* a worker may add a sample between the two passes: leave room */
 
@@ -579,8 +594,9 @@ ngx_http_infer_metrics_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        need = infer_prom_render((char *) b->pos, len, imcf->metrics->base,
-                                 format, now);
+        need = infer_prom_render_host((char *) b->pos, len,
+                                      imcf->metrics->base, format, now,
+                                      &host);
         if (need < len) {
             break;
         }

@@ -22,6 +22,12 @@
 #define NGX_HTTP_INFER_UNPROCESSABLE  422     /* nginx has no name for it */
 
 
+/* infer_sched_probe */
+#define NGX_HTTP_INFER_SCHED_OFF        0
+#define NGX_HTTP_INFER_SCHED_ON         1
+#define NGX_HTTP_INFER_SCHED_SCHEDSTAT  2
+
+
 typedef enum {
     NGX_HTTP_INFER_NONE = 0,
     NGX_HTTP_INFER_PREDICT,
@@ -59,6 +65,9 @@ typedef struct {
     infer_alloc_t            *metrics_alloc;  /* the cycle's pool */
 
     infer_trace_rng_t         rng;            /* seeded in each process */
+
+    ngx_uint_t                sched_probe;    /* NGX_HTTP_INFER_SCHED_* */
+    ngx_uint_t                sched_source;   /* INFER_PROBE_*, this cycle */
 } ngx_http_infer_main_conf_t;
 
 
@@ -102,11 +111,15 @@ typedef struct {
     void                     *task;           /* on the thread pool */
     uint64_t                  arrival_ns;     /* the module took it */
     uint64_t                  done_ns;        /* the answer was written */
+    uint64_t                  sched_start;    /* worker's run delay, ns */
+    uint64_t                  sched_ns;       /* suffered while served */
     infer_trace_t             trace;
     ngx_int_t                 reason;         /* INFER_REASON_* */
     ngx_uint_t                offloaded:1;
     ngx_uint_t                tracked:1;      /* counted in flight */
     ngx_uint_t                evaluated:1;
+    ngx_uint_t                sched:1;        /* sched_start was read */
+    ngx_uint_t                sched_done:1;   /* sched_ns too */
 
     ngx_uint_t                batch:1;        /* "instances" */
     ngx_uint_t                own_response:1; /* the body is ours already */
@@ -171,6 +184,19 @@ char *ngx_http_infer_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_infer_buckets(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_infer_add_variables(ngx_conf_t *cf);
+
+/* the scheduler-delay probe */
+extern ngx_conf_enum_t  ngx_http_infer_sched_probes[];
+
+ngx_int_t ngx_http_infer_sched_init_module(ngx_cycle_t *cycle);
+void ngx_http_infer_sched_exit_master(void);
+void ngx_http_infer_sched_init_process(ngx_cycle_t *cycle,
+    ngx_http_infer_main_conf_t *imcf);
+void ngx_http_infer_sched_exit_process(void);
+void ngx_http_infer_sched_start(ngx_http_infer_ctx_t *ctx);
+void ngx_http_infer_sched_finish(ngx_http_infer_ctx_t *ctx);
+ngx_int_t ngx_http_infer_sched_host(ngx_http_request_t *r,
+    infer_prom_host_t *host);
 
 
 #endif /* NGX_HTTP_INFER_MODULE_H */

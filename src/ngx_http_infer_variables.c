@@ -15,7 +15,8 @@ typedef enum {
     NGX_HTTP_INFER_VAR_LATENCY_US,
     NGX_HTTP_INFER_VAR_PREDICTION,
     NGX_HTTP_INFER_VAR_TRACE_ID,
-    NGX_HTTP_INFER_VAR_SPAN_ID
+    NGX_HTTP_INFER_VAR_SPAN_ID,
+    NGX_HTTP_INFER_VAR_SCHED_DELAY_US
 } ngx_http_infer_var_e;
 
 
@@ -52,6 +53,9 @@ static ngx_http_variable_t  ngx_http_infer_vars[] = {
 
     { ngx_string("infer_span_id"), NULL, ngx_http_infer_variable,
       NGX_HTTP_INFER_VAR_SPAN_ID, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("infer_sched_delay_us"), NULL, ngx_http_infer_variable,
+      NGX_HTTP_INFER_VAR_SCHED_DELAY_US, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -97,6 +101,7 @@ ngx_http_infer_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         switch (data) {
         case NGX_HTTP_INFER_VAR_BATCH_SIZE:
         case NGX_HTTP_INFER_VAR_LATENCY_US:
+        case NGX_HTTP_INFER_VAR_SCHED_DELAY_US:
             return ngx_http_infer_var_number(r, v, 0);
         default:
             return NGX_OK;
@@ -157,7 +162,15 @@ ngx_http_infer_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         return ngx_http_infer_var_hex(r, v, ctx->trace.trace_id,
                                       INFER_TRACE_ID_LEN);
 
-    default:                                /* NGX_HTTP_INFER_VAR_SPAN_ID */
+    /* the access log may run before the module's log handler */
+
+    case NGX_HTTP_INFER_VAR_SCHED_DELAY_US:
+        ngx_http_infer_sched_finish(ctx);
+        return ngx_http_infer_var_number(r, v, ctx->sched_done
+                                               ? ctx->sched_ns / 1000 : 0);
+
+    case NGX_HTTP_INFER_VAR_SPAN_ID:
+    default:
         return ngx_http_infer_var_hex(r, v, ctx->trace.span_id,
                                       INFER_TRACE_SPAN_LEN);
     }

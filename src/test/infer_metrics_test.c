@@ -1044,19 +1044,14 @@ test_optional(void)
     o.queue_ns = 2000;
     o.evaluated = 1;
     o.queued = 1;
+    o.sched = 1;
 
     for (i = 0; i < 3; i++) {
         o.prediction = values[i];
+        o.sched_ns = (i == 2) ? 2000 : 0;
         infer_metrics_request_start(w, 0);
         infer_metrics_request_done(w, 0, &o);
     }
-
-    infer_metrics_set(m, INFER_METRICS_NOMODEL, INFER_MF_SCHED_SOURCE,
-                      INFER_PROBE_BPF, 1);
-    infer_metrics_add(w, INFER_METRICS_NOMODEL, INFER_MF_SCHED_WAIT, 0,
-                      1500000);
-    infer_metrics_observe(w, INFER_METRICS_NOMODEL, INFER_MF_SCHED_DELAY,
-                          2000, NULL, 0);
 
     text = render(base, INFER_PROM_TEXT);
     CHECK(strstr(text,
@@ -1074,24 +1069,17 @@ test_optional(void)
               "nginx_infer_queue_duration_seconds_bucket{model=\"a\","
               "le=\"1e-05\"} 3");
     CHECK(strstr(text,
-          "nginx_infer_sched_delay_seconds_bucket{worker=\"0\","
-          "le=\"1e-06\"} 0\n"
-          "nginx_infer_sched_delay_seconds_bucket{worker=\"0\","
-          "le=\"0.001\"} 1\n"
-          "nginx_infer_sched_delay_seconds_bucket{worker=\"0\","
-          "le=\"+Inf\"} 1\n"
-          "nginx_infer_sched_delay_seconds_sum{worker=\"0\"} 0.000002\n"
-          "nginx_infer_sched_delay_seconds_count{worker=\"0\"} 1\n")
+          "nginx_infer_request_sched_delay_seconds_bucket{model=\"a\","
+          "le=\"1e-06\"} 2\n"
+          "nginx_infer_request_sched_delay_seconds_bucket{model=\"a\","
+          "le=\"0.001\"} 3\n"
+          "nginx_infer_request_sched_delay_seconds_bucket{model=\"a\","
+          "le=\"+Inf\"} 3\n"
+          "nginx_infer_request_sched_delay_seconds_sum{model=\"a\"} "
+          "0.000002\n"
+          "nginx_infer_request_sched_delay_seconds_count{model=\"a\"} 3\n")
           != NULL);
-    CHECK(strstr(text,
-          "# TYPE nginx_infer_sched_wait_seconds_total counter\n"
-          "nginx_infer_sched_wait_seconds_total{worker=\"0\"} 0.0015\n")
-          != NULL);
-    CHECK(strstr(text,
-          "nginx_infer_sched_probe_source{source=\"none\"} 0\n"
-          "nginx_infer_sched_probe_source{source=\"bpf\"} 1\n"
-          "nginx_infer_sched_probe_source{source=\"schedstat\"} 0\n")
-          != NULL);
+    CHECK(strstr(text, "sched_probe_source") == NULL);
     free(text);
 
     /* OpenMetrics: no _sum and _count where values may be negative */
@@ -1101,8 +1089,9 @@ test_optional(void)
                        "le=\"+Inf\"} 3\n# TYPE nginx_infer_model info\n")
           != NULL);
     CHECK(strstr(text, "nginx_infer_prediction_sum") == NULL);
-    CHECK(strstr(text, "# TYPE nginx_infer_sched_wait_seconds counter\n"
-                       "# UNIT nginx_infer_sched_wait_seconds seconds\n")
+    CHECK(strstr(text,
+                 "# TYPE nginx_infer_request_sched_delay_seconds histogram\n"
+                 "# UNIT nginx_infer_request_sched_delay_seconds seconds\n")
           != NULL);
     free(text);
 

@@ -47,6 +47,7 @@ void infer_test_metrics(void);
 void infer_test_trace(void);
 void infer_test_xgboost(void);
 void infer_test_schedlat(void);
+void infer_test_host(void);
 
 
 #endif /* INFER_UNIT_TEST_H */
