@@ -15,7 +15,7 @@ for group in "$@"; do
     bench)    packages="$packages wrk curl util-linux procps" ;;
     fullbuild) packages="$packages dpkg-dev libpcre2-dev zlib1g-dev" ;;
     xgboost)  packages="$packages python3-xgboost python3-sklearn libxgboost-dev" ;;
-    schedlat) packages="$packages libcap2-bin util-linux procps curl bpftool" ;;
+    schedlat) packages="$packages libcap2-bin util-linux procps curl bpftool hey" ;;
     *)        echo "deps: unknown group \"$group\"" >&2; exit 2 ;;
     esac
 done

@@ -50,7 +50,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 command -v capsh >/dev/null && command -v taskset >/dev/null \
-    || "$root/scripts/deps.sh" schedlat
+    && command -v hey >/dev/null || "$root/scripts/deps.sh" schedlat
 
 # start NAME PORT PROBE [WRAPPER...]: a prefix of its own, one worker on cpu 0
 start() {
@@ -69,11 +69,13 @@ events { worker_connections 64; }
 http {
     infer_sched_probe $probe;
     infer_model m $root/t/models/linear3.json;
+    infer_model digits $root/t/models/digits_softmax.json;
     log_format sl '\$infer_sched_delay_us';
     access_log off;
     server {
         listen 127.0.0.1:$p;
         location = /predict { infer m; access_log $dir/logs/sl.log sl; }
+        location = /busy { infer digits; infer_max_batch 1024; }
         location = /metrics { infer_metrics; }
     }
 }
@@ -118,14 +120,17 @@ load() {
         }' "$1" "$2"
 }
 
-# load_plain PORT N: N whole requests on one connection, from cpu 1
-load_plain() {
-    local urls=() i
-    for ((i = 0; i < $2; i++)); do
-        urls+=("http://127.0.0.1:$1/predict")
-    done
-    taskset -c 1 curl -s -H 'Content-Type: application/json' \
-        -d '{"features":[1,2,3]}' "${urls[@]}" > /dev/null
+# load_busy PORT SECONDS: batches of 512 rows on 4 connections from cpu 1,
+# so that the worker always has work: runnable throughout, it waits its
+# turn behind the hogs a timeslice at a time
+load_busy() {
+    local body=$work/busy.json
+    [ -s "$body" ] || perl -e 'print q({"instances":[),
+        join(",", map { my $i = $_;
+            "[" . join(",", map { ($i * 7 + $_) % 16 } 0 .. 63) . "]"
+        } 1 .. 512), q(]})' > "$body"
+    taskset -c 1 hey -z "$2s" -c 4 -m POST -T application/json \
+        -D "$body" "http://127.0.0.1:$1/busy" > "$work/busy.txt"
 }
 
 bpf_fds() {                            # BPF programs a process holds
@@ -189,13 +194,16 @@ l3=$(wc -l < "$log")
 hog_nz=$(nonzero "$log" "$l2"); hog_us=$(sumlog "$log" "$l2")
 hog_w=$(awk -v a="$w2" -v b="$w3" 'BEGIN { printf "%.6f", b - a }')
 
-# the kernel's own figure over one window: whole requests, so that the
-# worker waits behind the hogs rather than preempting them on wakeup, a
-# wait the kernel clocks short (see src/test/schedlat_check.c)
+# the kernel's own figure over one window in which the worker is always
+# runnable: it then waits behind the hogs, a timeslice at a time, rather
+# than preempting them on wakeup, a wait the kernel clocks short (see
+# src/test/schedlat_check.c); both sides read with no request in hand
 pid=$(worker_of on)
+load_busy "$P" 0.3
 s4=$(run_delay "$pid"); x4=$(metric "$P" "$W")
-load_plain "$P" 400; sleep 0.3
+load_busy "$P" 1.5
 x5=$(metric "$P" "$W"); s5=$(run_delay "$pid")
+note_busy=$(awk '/Requests\/sec/ { print $2 }' "$work/busy.txt")
 kill $hog; wait $hog 2>/dev/null; hog=
 probe=$(awk -v a="$x4" -v b="$x5" 'BEGIN { printf "%.6f", b - a }')
 kern=$(awk -v a="$s4" -v b="$s5" 'BEGIN { printf "%.6f", (b - a) / 1e9 }')
@@ -204,7 +212,8 @@ echo "# quiet: +$quiet_w s over $((c1 - c0)) waits," \
      "$quiet_nz of $((l1 - l0)) requests non-zero, $quiet_us us in all"
 echo "# hog:   +$hog_w s over $((c3 - c2)) waits," \
      "$hog_nz of $((l3 - l2)) requests non-zero, $hog_us us in all"
-echo "# cross-check: probe +$probe s, kernel run_delay +$kern s"
+echo "# cross-check: probe +$probe s, kernel run_delay +$kern s" \
+     "($note_busy batches/s of 512 rows)"
 
 check "hog: the worker's delay count grows" gt "$((c3 - c2))" 0
 check "hog: the worker's delay total grows by at least 5 ms" \
