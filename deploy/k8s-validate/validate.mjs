@@ -335,14 +335,18 @@ for (const line of read("deploy/metric-names.txt").split("\n")) {
   const [name, type, state] = line.trim().split(/\s+/);
   listed.set(name, { type, pending: state === "pending" });
 }
+// the block's families (src/infer_metrics.c) and the host's, read at
+// scrape time (src/infer_prom_host.c: the probe, cgroup throttling)
 const table = new Map();
-{
-  const src = read("src/infer_metrics.c");
-  const start = src.indexOf("infer_metrics_families[INFER_MF_N] = {");
+for (const [file, head] of [["src/infer_metrics.c", "infer_metrics_families[INFER_MF_N] = {"],
+                            ["src/infer_prom_host.c", "infer_prom_host_families[INFER_PH_N] = {"]]) {
+  const src = read(file);
+  const start = src.indexOf(head);
   const body = src.slice(start, src.indexOf("\n};", start));
+  const before = table.size;
   for (const m of body.matchAll(/^\s{4}\{\s*"([a-z_]+)",[\s\S]*?INFER_MT_([A-Z]+)/gm))
     table.set("nginx_infer_" + m[1], { COUNTER: "counter", GAUGE: "gauge", HISTOGRAM: "histogram", INFO: "gauge" }[m[2]]);
-  ok(table.size > 0, `src/infer_metrics.c: ${table.size} families in the module's table`);
+  ok(start >= 0 && table.size > before, `${file}: ${table.size - before} families in the module's table`);
 }
 
 const used = new Set();
