@@ -1617,8 +1617,10 @@ infer_v2_write_server_metadata(infer_buf_t *out, const char *version)
 }
 
 
+/* {"live":true}, {"ready":false}: the health endpoints' bodies */
+
 int
-infer_v2_write_live(infer_buf_t *out, int live)
+infer_v2_write_flag(infer_buf_t *out, const char *key, int value)
 {
     yajl_gen  g;
 
@@ -1628,27 +1630,8 @@ infer_v2_write_live(infer_buf_t *out, int live)
     }
 
     yajl_gen_map_open(g);
-    infer_v2_gen_key(g, "live");
-    yajl_gen_bool(g, live);
-    yajl_gen_map_close(g);
-
-    return infer_v2_gen_close(g, out);
-}
-
-
-int
-infer_v2_write_ready(infer_buf_t *out, int ready)
-{
-    yajl_gen  g;
-
-    g = infer_v2_gen_open(out);
-    if (g == NULL) {
-        return INFER_ERROR;
-    }
-
-    yajl_gen_map_open(g);
-    infer_v2_gen_key(g, "ready");
-    yajl_gen_bool(g, ready);
+    infer_v2_gen_key(g, key);
+    yajl_gen_bool(g, value);
     yajl_gen_map_close(g);
 
     return infer_v2_gen_close(g, out);

@@ -115,8 +115,8 @@ const char *infer_v2_platform(const char *format);
 
 /* errors are written with infer_json_write_error() */
 int infer_v2_write_server_metadata(infer_buf_t *out, const char *version);
-int infer_v2_write_live(infer_buf_t *out, int live);
-int infer_v2_write_ready(infer_buf_t *out, int ready);
+/* {"KEY":true} or {"KEY":false} */
+int infer_v2_write_flag(infer_buf_t *out, const char *key, int value);
 int infer_v2_write_model_metadata(infer_buf_t *out,
     const infer_v2_model_t *m);
 int infer_v2_write_model_ready(infer_buf_t *out, const infer_v2_model_t *m,

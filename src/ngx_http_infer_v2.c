@@ -100,13 +100,13 @@ ngx_http_infer_v2_get(ngx_http_request_t *r, infer_v2_route_t *rt,
         break;
 
     case INFER_V2_SERVER_LIVE:
-        rc = infer_v2_write_live(&out, 1);
+        rc = infer_v2_write_flag(&out, "live", 1);
         break;
 
     case INFER_V2_SERVER_READY:
         imcf = ngx_http_get_module_main_conf(r, ngx_http_infer_module);
         ok = ngx_http_infer_all_warm(imcf);
-        rc = infer_v2_write_ready(&out, ok);
+        rc = infer_v2_write_flag(&out, "ready", ok);
         break;
 
     case INFER_V2_MODEL_METADATA:

@@ -980,13 +980,13 @@ test_writers(void)
     CHECK_STR(v2_text(&out), "{\"name\":\"ngx_http_infer_module\","
               "\"version\":\"0.2.0\",\"extensions\":[]}");
 
-    CHECK(infer_v2_write_live(&out, 1) == INFER_OK);
+    CHECK(infer_v2_write_flag(&out, "live", 1) == INFER_OK);
     CHECK_STR(v2_text(&out), "{\"live\":true}");
 
-    CHECK(infer_v2_write_ready(&out, 1) == INFER_OK);
+    CHECK(infer_v2_write_flag(&out, "ready", 1) == INFER_OK);
     CHECK_STR(v2_text(&out), "{\"ready\":true}");
 
-    CHECK(infer_v2_write_ready(&out, 0) == INFER_OK);
+    CHECK(infer_v2_write_flag(&out, "ready", 0) == INFER_OK);
     CHECK_STR(v2_text(&out), "{\"ready\":false}");
 
     CHECK(infer_v2_write_model_ready(&out, &m1, 1) == INFER_OK);
