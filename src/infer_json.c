@@ -111,7 +111,9 @@ infer_request_parser_create(const infer_request_opts_t *opts,
     p->opts = *opts;
     p->state = INFER_PARSE_START;
 
-    if (infer_json_stream_init(&p->js, &infer_request_callbacks, p) != INFER_OK) {
+    if (infer_json_stream_init(&p->js, &infer_request_callbacks, p, alloc)
+        != INFER_OK)
+    {
         infer_free(alloc, p);
         return NULL;
     }

@@ -7,17 +7,87 @@
 
 static void infer_json_stream_yajl_error(infer_json_stream_t *js,
     const unsigned char *data, size_t len, const char *what, int at);
+static void *infer_json_stream_malloc(void *ctx, size_t size);
+static void *infer_json_stream_realloc(void *ctx, void *p, size_t size);
+static void infer_json_stream_free_block(void *ctx, void *p);
 
+
+/*
+ * yajl's state (the handle, its lexer, buffers and stack: a handful of
+ * blocks) comes from the caller's allocator, as the rest of a request's
+ * memory does: in nginx, the request's pool, five malloc()/free() pairs
+ * fewer a request.  Each block carries its size, which realloc() needs.
+ */
 
 int
 infer_json_stream_init(infer_json_stream_t *js,
-    const yajl_callbacks *callbacks, void *ctx)
+    const yajl_callbacks *callbacks, void *ctx, const infer_alloc_t *alloc)
 {
+    yajl_alloc_funcs  funcs;            /* yajl keeps a copy */
+
     memset(js, 0, sizeof(infer_json_stream_t));
 
-    js->yajl = yajl_alloc(callbacks, NULL, ctx);
+    funcs.malloc = infer_json_stream_malloc;
+    funcs.realloc = infer_json_stream_realloc;
+    funcs.free = infer_json_stream_free_block;
+    funcs.ctx = (void *) alloc;
+
+    js->yajl = yajl_alloc(callbacks, &funcs, ctx);
 
     return (js->yajl == NULL) ? INFER_ERROR : INFER_OK;
+}
+
+
+typedef union {                         /* a block's size, kept aligned */
+    size_t       size;
+    long double  align;
+} infer_json_stream_head_t;
+
+
+static void *
+infer_json_stream_malloc(void *ctx, size_t size)
+{
+    infer_json_stream_head_t  *h;
+
+    if (size > (size_t) -1 - sizeof(infer_json_stream_head_t)) {
+        return NULL;
+    }
+
+    h = infer_alloc(ctx, sizeof(infer_json_stream_head_t) + size);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->size = size;
+
+    return h + 1;
+}
+
+
+static void *
+infer_json_stream_realloc(void *ctx, void *p, size_t size)
+{
+    void                      *n;
+    infer_json_stream_head_t  *h;
+
+    n = infer_json_stream_malloc(ctx, size);
+
+    if (n != NULL && p != NULL) {
+        h = (infer_json_stream_head_t *) p - 1;
+        memcpy(n, p, h->size < size ? h->size : size);
+        infer_free(ctx, h);
+    }
+
+    return n;
+}
+
+
+static void
+infer_json_stream_free_block(void *ctx, void *p)
+{
+    if (p != NULL) {
+        infer_free(ctx, (infer_json_stream_head_t *) p - 1);
+    }
 }
 
 

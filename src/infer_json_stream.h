@@ -17,16 +17,16 @@
 
 
 typedef struct {
-    yajl_handle   yajl;
-    size_t        consumed;           /* bytes of earlier chunks */
-    int           rc;                 /* INFER_OK, or the first error */
-    char          err[INFER_ERRLEN];
+    yajl_handle       yajl;
+    size_t            consumed;       /* bytes of earlier chunks */
+    int               rc;             /* INFER_OK, or the first error */
+    char              err[INFER_ERRLEN];
 } infer_json_stream_t;
 
 
-/* INFER_ERROR when yajl cannot be allocated */
+/* yajl's memory from alloc; INFER_ERROR when yajl cannot be allocated */
 int infer_json_stream_init(infer_json_stream_t *js,
-    const yajl_callbacks *callbacks, void *ctx);
+    const yajl_callbacks *callbacks, void *ctx, const infer_alloc_t *alloc);
 void infer_json_stream_free(infer_json_stream_t *js);
 
 /* one chunk; rc, kept once set: later chunks are ignored */

@@ -429,7 +429,9 @@ infer_v2_parser_create(const infer_request_opts_t *opts,
         p->limit = opts->max_rows * opts->nfeatures;
     }
 
-    if (infer_json_stream_init(&p->js, &infer_v2_callbacks, p) != INFER_OK) {
+    if (infer_json_stream_init(&p->js, &infer_v2_callbacks, p, alloc)
+        != INFER_OK)
+    {
         infer_free(alloc, p);
         return NULL;
     }

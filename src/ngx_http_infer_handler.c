@@ -26,7 +26,6 @@ static ngx_int_t ngx_http_infer_feed_file(ngx_http_request_t *r,
     ngx_buf_t *b);
 static int ngx_http_infer_simple_feed(void *parser, const u_char *data,
     size_t len);
-static void ngx_http_infer_simple_cleanup(void *data);
 static ngx_int_t ngx_http_infer_is_json(ngx_http_request_t *r);
 
 
@@ -125,7 +124,6 @@ ngx_http_infer_simple_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 {
     int                         rc;
     infer_request_t             req;
-    ngx_pool_cleanup_t         *cln;
     infer_request_opts_t        opts;
     infer_request_parser_t     *p;
     ngx_http_infer_loc_conf_t  *ilcf;
@@ -136,20 +134,12 @@ ngx_http_infer_simple_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
     opts.max_rows = ilcf->max_batch;
     opts.missing_ok = ctx->model->model->missing_ok;
 
-    /* the cleanup first, so that yajl's malloc()ed state is always freed */
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    /* the parser and yajl's state live in the request's pool */
 
     p = infer_request_parser_create(&opts, ctx->alloc);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    cln->handler = ngx_http_infer_simple_cleanup;
-    cln->data = p;
 
     if (ngx_http_infer_feed_body(r, ngx_http_infer_simple_feed, p) != NGX_OK)
     {
@@ -355,12 +345,6 @@ ngx_http_infer_simple_feed(void *parser, const u_char *data, size_t len)
     return infer_request_parse(parser, data, len);
 }
 
-
-static void
-ngx_http_infer_simple_cleanup(void *data)
-{
-    infer_request_parser_free(data);
-}
 
 
 ngx_int_t

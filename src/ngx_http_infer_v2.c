@@ -13,7 +13,6 @@ static ngx_int_t ngx_http_infer_v2_send(ngx_http_request_t *r,
     ngx_uint_t status, infer_buf_t *out, int rc);
 static int ngx_http_infer_v2_feed(void *parser, const u_char *data,
     size_t len);
-static void ngx_http_infer_v2_cleanup(void *data);
 
 
 ngx_int_t
@@ -144,7 +143,6 @@ ngx_http_infer_v2_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
     int                         rc;
     infer_v2_parser_t          *p;
     infer_v2_request_t          req;
-    ngx_pool_cleanup_t         *cln;
     infer_request_opts_t        opts;
     ngx_http_infer_loc_conf_t  *ilcf;
 
@@ -154,18 +152,12 @@ ngx_http_infer_v2_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
     opts.max_rows = ilcf->max_batch;
     opts.missing_ok = ctx->model->model->missing_ok;
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    /* the parser and yajl's state live in the request's pool */
 
     p = infer_v2_parser_create(&opts, ctx->alloc);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    cln->handler = ngx_http_infer_v2_cleanup;
-    cln->data = p;
 
     if (ngx_http_infer_feed_body(r, ngx_http_infer_v2_feed, p) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -217,9 +209,3 @@ ngx_http_infer_v2_feed(void *parser, const u_char *data, size_t len)
     return infer_v2_parse(parser, data, len);
 }
 
-
-static void
-ngx_http_infer_v2_cleanup(void *data)
-{
-    infer_v2_parser_free(data);
-}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "infer_json.h"
+#include "infer_test_pool.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -18,6 +19,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t                   chunk, off, n;
     infer_request_t          req;
     infer_request_opts_t     opts = { 3, 64, 0 };
+    infer_alloc_t            pool;
+    infer_test_block_t      *blocks = NULL;
     infer_request_parser_t  *p;
 
     if (size == 0) {
@@ -29,8 +32,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
 
-    p = infer_request_parser_create(&opts, &infer_alloc_libc);
+    /* odd sizes: yajl's state from a request pool, as in nginx */
+
+    pool = infer_test_pool(&blocks);
+    p = infer_request_parser_create(&opts, (size & 1) ? &pool
+                                                      : &infer_alloc_libc);
     if (p == NULL) {
+        infer_test_pool_release(&blocks);
         return 0;
     }
 
@@ -52,6 +60,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     infer_request_parser_free(p);
+    infer_test_pool_release(&blocks);
 
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "infer_v2.h"
+#include "infer_test_pool.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -48,7 +49,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     infer_v2_route_t       rt;
     infer_v2_model_t       model = { "m", 1, "1", 1, "linear", 3, 3 };
     infer_v2_request_t     req;
+    infer_alloc_t          pool;
     infer_v2_parser_t     *p;
+    infer_test_block_t    *blocks = NULL;
     infer_v2_response_t    resp;
     infer_request_opts_t   opts = { 3, 64, 0 };
 
@@ -80,8 +83,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
 
-    p = infer_v2_parser_create(&opts, &infer_alloc_libc);
+    /* odd sizes: yajl's state from a request pool, as in nginx */
+
+    pool = infer_test_pool(&blocks);
+    p = infer_v2_parser_create(&opts, (size & 1) ? &pool : &infer_alloc_libc);
     if (p == NULL) {
+        infer_test_pool_release(&blocks);
         return 0;
     }
 
@@ -113,6 +120,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     infer_v2_parser_free(p);
+    infer_test_pool_release(&blocks);
 
     return 0;
 }

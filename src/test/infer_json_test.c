@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "infer_json.h"
+#include "infer_test_pool.h"
 #include "infer_unit_test.h"
 
 
@@ -22,6 +23,8 @@ typedef struct {
 
 static void parse(const char *body, size_t chunk, size_t nfeatures,
     size_t max_rows, parsed_t *out);
+static int  use_pool;                   /* parse() from a request pool */
+
 static void test_single_and_batch(void);
 static void test_chunking(void);
 static void test_large_batch(void);
@@ -44,9 +47,14 @@ parse(const char *body, size_t chunk, size_t nfeatures, size_t max_rows,
     infer_request_opts_t     opts = { nfeatures, max_rows, 0 };
     infer_request_parser_t  *p;
 
+    infer_alloc_t        pool;
+    infer_test_block_t  *blocks = NULL;
+
     memset(out, 0, sizeof(parsed_t));
 
-    p = infer_request_parser_create(&opts, &infer_alloc_libc);
+    pool = infer_test_pool(&blocks);
+    p = infer_request_parser_create(&opts, use_pool ? &pool
+                                                    : &infer_alloc_libc);
     if (p == NULL) {
         out->rc = INFER_ERROR;
         return;
@@ -75,6 +83,7 @@ parse(const char *body, size_t chunk, size_t nfeatures, size_t max_rows,
     }
 
     infer_request_parser_free(p);
+    infer_test_pool_release(&blocks);
 }
 
 
@@ -105,6 +114,7 @@ test_single_and_batch(void)
 static void
 test_chunking(void)
 {
+    char         deep[402], deep_err[INFER_ERRLEN];
     size_t       chunk;
     parsed_t     whole, r;
     const char  *body = "{\"instances\":[[1.25,-2,3e1],[4,5.5,6]],"
@@ -113,14 +123,38 @@ test_chunking(void)
     parse(body, 0, 3, 8, &whole);
     CHECK(whole.rc == INFER_OK);
 
-    for (chunk = 1; chunk < 8; chunk++) {
-        parse(body, chunk, 3, 8, &r);
-        CHECK(r.rc == INFER_OK && r.req.rows == 2);
-        CHECK(memcmp(r.x, whole.x, 6 * sizeof(float)) == 0);
+    /* yajl's state from a request pool too, as in nginx: its buffer
+     * grows by realloc() while tokens span chunks, and its stack with
+     * nesting (200 deep: past the 128 bytes it starts with) */
+
+    memset(deep, '[', 200);
+    strcpy(deep + 200, "1");
+    memset(deep + 201, ']', 200);
+    deep[401] = '\0';
+    parse(deep, 0, 3, 8, &r);
+    CHECK(r.rc == INFER_EINVAL);
+    snprintf(deep_err, sizeof(deep_err), "%s", r.err);
+
+    for (use_pool = 0; use_pool <= 1; use_pool++) {
+        for (chunk = 1; chunk < 8; chunk++) {
+            parse(body, chunk, 3, 8, &r);
+            CHECK(r.rc == INFER_OK && r.req.rows == 2);
+            CHECK(memcmp(r.x, whole.x, 6 * sizeof(float)) == 0);
+        }
+
+        parse("{\"features\":[1,2,3", 1, 3, 8, &r);
+        CHECK(r.rc == INFER_EJSON);
+
+        parse("{\"a\":[[[[1]]]],"
+              "\"features\":[1234567890.125,2,3]}", 2, 3, 8, &r);
+        CHECK(r.rc == INFER_OK && r.x[0] == 1234567890.125f);
+
+        parse(deep, 3, 3, 8, &r);
+        CHECK(r.rc == INFER_EINVAL);
+        CHECK_STR(r.err, deep_err);
     }
 
-    parse("{\"features\":[1,2,3", 1, 3, 8, &r);
-    CHECK(r.rc == INFER_EJSON);
+    use_pool = 0;
 }
 
 
