@@ -158,11 +158,12 @@ ok $rc "nginx -t: the ConfigMap's nginx.conf with the module" \
 live=$work/live
 cp -r "$etc" "$live"
 mkdir -p "$live/tmp"
+# (/tmp/ before the pid: $live itself may be under /tmp)
 sed -i -E \
     -e "s/^([[:space:]]*listen[[:space:]]+)8080\\b/\\1127.0.0.1:$port/" \
     -e "s/^([[:space:]]*listen[[:space:]]+)9113\\b/\\1127.0.0.1:$mport/" \
-    -e "s|^pid .*|pid $live/nginx.pid;|" \
     -e "s|/tmp/|$live/tmp/|" \
+    -e "s|^pid .*|pid $live/nginx.pid;|" \
     "$live/nginx.conf"
 [ "$(id -u)" = 0 ] || sed -i '/^user /d' "$live/nginx.conf"
 
@@ -171,6 +172,10 @@ for p in $port $mport; do
         ok 1 "port $p is free for the live check" "set CHECK_K8S_PORT"
     fi
 done
+
+# whatever fails below, no master of this configuration outlives the script
+trap 'pkill -QUIT -f "nginx: master process $nginx -c $live/nginx.conf" \
+      2>/dev/null' EXIT
 
 "$nginx" -c "$live/nginx.conf" > "$live/stdout.log" 2> "$live/stderr.log"
 ok $? "nginx serves the ConfigMap's nginx.conf on 127.0.0.1:$port, :$mport" \
