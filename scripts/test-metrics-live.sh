@@ -651,10 +651,14 @@ if "${checker[@]}" om "$work/final.om" > "$work/final-om.txt"; then
 else
     nok "OpenMetrics parser: $(tail -1 "$work/final-om.txt")"
 fi
-if diff <(grep -v '^exemplar' "$work/final-om.txt") "$work/final.txt" \
-   > "$work/formats.diff"
+# two scrapes: the run-queue figures, read from the kernel at each one,
+# move on between them; every other sample stands still once load stops
+moving='nginx_infer_(sched_delay_seconds|sched_wait_seconds|cpu_)'
+if diff <(grep -v '^exemplar' "$work/final-om.txt" | grep -Ev "$moving") \
+        <(grep -Ev "$moving" "$work/final.txt") > "$work/formats.diff"
 then
-    ok "OpenMetrics and text formats carry the same samples and values"
+    ok "OpenMetrics and text formats carry the same samples and values" \
+       "(but the run-queue delay, which moves between scrapes)"
 else
     nok "the formats differ: $(head -4 "$work/formats.diff" | tr '\n' ' ')"
 fi
