@@ -107,8 +107,11 @@ test-valgrind: $(MODULE)
 # the XGBoost evaluator against libxgboost, then CPU per request in nginx
 BENCH_DATA := $(BUILD)/bench/bench_100x6.json
 
-bench: $(MODULE) $(BUILD)/bench/xgb_bench $(BENCH_DATA)
+bench: $(MODULE) $(BUILD)/bench/xgb_bench $(BENCH_DATA) \
+       $(BUILD)/bench/metrics_bench
 	@scripts/deps.sh bench
+	@echo "=== the metrics core: an update, rendering 20 models (cpu 1)"
+	@taskset -c 1 $(BUILD)/bench/metrics_bench
 	@echo "=== the XGBoost evaluator against libxgboost (one thread, cpu 1)"
 	@taskset -c 1 $(BUILD)/bench/xgb_bench $(BENCH_DATA) \
 	    $(BUILD)/bench/bench_rows.f32
@@ -122,6 +125,12 @@ bench: $(MODULE) $(BUILD)/bench/xgb_bench $(BENCH_DATA)
 $(BENCH_DATA): t/models/gen_fixtures.py
 	@scripts/deps.sh xgboost
 	/usr/bin/python3 t/models/gen_fixtures.py --bench $(dir $@)
+
+$(BUILD)/bench/metrics_bench: src/test/infer_metrics_bench.c $(CORE_SRCS) \
+                              $(CORE_HDRS)
+	@scripts/deps.sh build
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -D_GNU_SOURCE -O2 -Isrc $(CORE_SRCS) $< -lyajl -lm -o $@
 
 # -O: what nginx builds the module with
 $(BUILD)/bench/xgb_bench: bench/xgb_bench.c $(CORE_SRCS) $(CORE_HDRS)

@@ -6,10 +6,9 @@
  * each format; and trace ids.  Best of several runs: shared machines are
  * noisy.
  *
- *   cc -std=c99 -D_GNU_SOURCE -O2 -Isrc src/infer_core.c \
- *       src/infer_metrics.c src/infer_metrics_slot.c src/infer_prom.c \
- *       src/infer_prom_json.c src/infer_trace.c \
- *       src/test/infer_metrics_bench.c -lm -o metrics_bench
+ *   make bench builds and runs it; by hand:
+ *   cc -std=c99 -D_GNU_SOURCE -O2 -Isrc $(ls src/infer_*.c | grep -v bpf) \
+ *       src/test/infer_metrics_bench.c -lyajl -lm -o metrics_bench
  */
 
 #include <stdio.h>
