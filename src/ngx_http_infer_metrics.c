@@ -398,6 +398,8 @@ ngx_http_infer_trace(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
     ngx_str_set(&out->key, "traceparent");
     out->value.data = p;
     out->value.len = infer_trace_format((char *) p, &ctx->trace);
+
+    ctx->traceparent = p;               /* the log's ids, with no copy */
 }
 
 

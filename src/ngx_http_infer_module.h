@@ -114,6 +114,7 @@ typedef struct {
     uint64_t                  sched_start;    /* worker's run delay, ns */
     uint64_t                  sched_ns;       /* suffered while served */
     infer_trace_t             trace;
+    u_char                   *traceparent;    /* as sent, or NULL */
     ngx_int_t                 reason;         /* INFER_REASON_* */
     ngx_uint_t                offloaded:1;
     ngx_uint_t                tracked:1;      /* counted in flight */

@@ -158,7 +158,15 @@ ngx_http_infer_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         v->data = p;
         return NGX_OK;
 
+    /* the ids in the response's traceparent: "00-TRACE-SPAN-01" */
+
     case NGX_HTTP_INFER_VAR_TRACE_ID:
+        if (ctx->traceparent != NULL) {
+            v->len = 2 * INFER_TRACE_ID_LEN;
+            v->data = ctx->traceparent + 3;
+            return NGX_OK;
+        }
+
         return ngx_http_infer_var_hex(r, v, ctx->trace.trace_id,
                                       INFER_TRACE_ID_LEN);
 
@@ -171,6 +179,12 @@ ngx_http_infer_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
     case NGX_HTTP_INFER_VAR_SPAN_ID:
     default:
+        if (ctx->traceparent != NULL) {
+            v->len = 2 * INFER_TRACE_SPAN_LEN;
+            v->data = ctx->traceparent + 4 + 2 * INFER_TRACE_ID_LEN;
+            return NGX_OK;
+        }
+
         return ngx_http_infer_var_hex(r, v, ctx->trace.span_id,
                                       INFER_TRACE_SPAN_LEN);
     }
