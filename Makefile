@@ -108,18 +108,17 @@ test-valgrind: $(MODULE)
 BENCH_DATA := $(BUILD)/bench/bench_100x6.json
 
 bench: $(MODULE) $(BUILD)/bench/xgb_bench $(BENCH_DATA) \
-       $(BUILD)/bench/metrics_bench
+       $(BUILD)/bench/metrics_bench $(BUILD)/bench/sched_attach
 	@scripts/deps.sh bench
 	@echo "=== the metrics core: an update, rendering 20 models (cpu 1)"
 	@taskset -c 1 $(BUILD)/bench/metrics_bench
 	@echo "=== the XGBoost evaluator against libxgboost (one thread, cpu 1)"
 	@taskset -c 1 $(BUILD)/bench/xgb_bench $(BENCH_DATA) \
 	    $(BUILD)/bench/bench_rows.f32
-	@echo "=== CPU per request against nginx return 200"
+	@echo "=== CPU per request against nginx return 200, and probe on/off"
 	@MODULE=$(MODULE) XGB_MODEL=$(BENCH_DATA) \
-	    XGB_REQUEST=$(BUILD)/bench/bench_row.json bench/run.sh
-	@echo "=== CPU per request with the scheduler-delay probe on and off"
-	@MODULE=$(MODULE) bench/sched.sh
+	    XGB_REQUEST=$(BUILD)/bench/bench_row.json \
+	    SCHED_ATTACH=$(BUILD)/bench/sched_attach bench/run.sh
 
 # 100 trees of depth 6 on 32 features, with its rows: too large to commit
 $(BENCH_DATA): t/models/gen_fixtures.py
@@ -131,6 +130,25 @@ $(BUILD)/bench/metrics_bench: src/test/infer_metrics_bench.c $(CORE_SRCS) \
 	@scripts/deps.sh build
 	@mkdir -p $(dir $@)
 	$(CC) -std=c99 -D_GNU_SOURCE -O2 -Isrc $(CORE_SRCS) $< -lyajl -lm -o $@
+
+# the probe attached from outside, for the predict_probe case
+BPF_ARCH   := $(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(shell uname -m)))
+
+$(BUILD)/bench/infer_schedlat.skel.h: src/infer_schedlat.bpf.c \
+                                      src/infer_schedlat_abi.h \
+                                      src/infer_schedlat_vmlinux.h
+	@scripts/deps.sh build
+	@mkdir -p $(dir $@)
+	clang -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Isrc \
+	    -c $< -o $(BUILD)/bench/infer_schedlat.bpf.o
+	bpftool gen skeleton $(BUILD)/bench/infer_schedlat.bpf.o \
+	    name infer_schedlat_bpf > $@
+
+$(BUILD)/bench/sched_attach: bench/sched_attach.c src/infer_schedlat.c \
+        src/infer_schedlat_proc.c $(BUILD)/bench/infer_schedlat.skel.h
+	$(CC) -std=c99 -D_GNU_SOURCE -O2 -DINFER_SCHEDLAT_BPF=1 \
+	    -I$(BUILD)/bench -Isrc bench/sched_attach.c src/infer_schedlat.c \
+	    src/infer_schedlat_proc.c -lbpf -o $@
 
 # -O: what nginx builds the module with
 $(BUILD)/bench/xgb_bench: bench/xgb_bench.c $(CORE_SRCS) $(CORE_HDRS)

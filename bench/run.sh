@@ -22,7 +22,7 @@
 # Environment:
 #   MODULE        built module (default build/ngx_http_infer_module.so)
 #   DURATION      seconds per timed run (default 5)
-#   ROUNDS        rounds; each round runs every case once (default 3)
+#   ROUNDS        rounds; each round runs every case once (default 5)
 #   CONNS         wrk connections (default 32)
 #   GOAL          max acceptable predict/baseline CPU ratio (default 1.15)
 #   WARMUP        seconds of unmeasured warm-up per case (default 1; 0 = off)
@@ -35,8 +35,15 @@
 #                            `return 200` of the same body (ratio must be ~1.00).
 #                            Also used automatically when MODULE is missing.
 #   NGINX         nginx binary (default /usr/sbin/nginx)
-#   SCHED_PROBE   infer_sched_probe for the run (default: the module's, on);
-#                 bench/sched.sh compares on against off
+#   SCHED_PROBE   infer_sched_probe for the run (default: the module's, on;
+#                 off with SCHED_ATTACH)
+#   SCHED_ATTACH  bench/sched_attach (make bench builds it; root): adds
+#                 predict_probe, /predict with the scheduler-delay probe
+#                 attached to the very same worker for that run only,
+#                 against predict without it.  The module's own probe is
+#                 then off: two nginx instances of one configuration differ
+#                 by more than the probe costs, one worker with and without
+#                 it does not.
 #
 # Exit status: nonzero only when the measurement itself failed (nginx did not
 # start, wrong/empty responses, non-2xx, socket errors) - never because of
@@ -53,7 +60,7 @@ cd "$ROOT"
 NGINX=${NGINX:-/usr/sbin/nginx}
 MODULE=${MODULE:-build/ngx_http_infer_module.so}
 DURATION=${DURATION:-5}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 CONNS=${CONNS:-32}
 GOAL=${GOAL:-1.15}
 WARMUP=${WARMUP:-1}
@@ -61,7 +68,8 @@ PORT=${PORT:-18080}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 BENCH_SELFTEST=${BENCH_SELFTEST:-0}
-SCHED_PROBE=${SCHED_PROBE:-}        # infer_sched_probe: on, off, schedstat
+SCHED_ATTACH=${SCHED_ATTACH:-}
+SCHED_PROBE=${SCHED_PROBE:-${SCHED_ATTACH:+off}}   # on, off, schedstat
 
 PREFIX=$ROOT/build/bench            # nginx prefix: conf/, logs/, temp/
 CONF=$PREFIX/conf/nginx.conf
@@ -435,6 +443,7 @@ bench_case() {
     local wpid t0 t1 k0 k1 m0 m1 ticks client other requests non2xx sockerr rps p50 p99
 
     wpid=$(worker_pid) || die "no nginx worker before $name"
+    [[ $name == predict_probe ]] && attach_probe "$wpid"
     t0=$(proc_ticks "$wpid")
     k0=$(children_ticks)
     m0=$(machine_ticks)
@@ -442,6 +451,7 @@ bench_case() {
     m1=$(machine_ticks)
     k1=$(children_ticks)
     t1=$(proc_ticks "$wpid")
+    [[ $name == predict_probe ]] && detach_probe
     [[ $(worker_pid) == "$wpid" ]] || die "nginx worker changed during $name (crash?)"
 
     # "  123456 requests in 5.00s, 20.00MB read"
@@ -479,6 +489,28 @@ bench_case() {
         "$(fcalc "$ticks / $CLK_TCK / $requests * 1e6")" "$rps" "$p50" "$p99" \
         "$(fcalc "100 * $ticks / $CLK_TCK / $DURATION")" \
         "$(fcalc "100 * $client / $CLK_TCK / $DURATION")" "$other" >>"$RESULTS"
+}
+
+# attach_probe PID: the probe on the worker until detach_probe
+attach_probe() {
+    local i
+    : >"$PREFIX/logs/attach.out"
+    "$SCHED_ATTACH" "$1" >"$PREFIX/logs/attach.out" 2>&1 &
+    ATTACH_PID=$!
+    for ((i = 0; i < 100; i++)); do
+        grep -q '^attached' "$PREFIX/logs/attach.out" && return 0
+        kill -0 "$ATTACH_PID" 2>/dev/null ||
+            die "sched_attach: $(cat "$PREFIX/logs/attach.out")"
+        sleep 0.05
+    done
+    die "sched_attach did not attach in 5 s"
+}
+
+detach_probe() {
+    kill -TERM "$ATTACH_PID" 2>/dev/null || true
+    wait "$ATTACH_PID" 2>/dev/null || true
+    ATTACH_PID=
+    log "probe: $(tail -1 "$PREFIX/logs/attach.out")"
 }
 
 # ------------------------------------------------------------- reporting
@@ -558,6 +590,7 @@ round_order() {
 }
 
 cleanup() {
+    [[ -n ${ATTACH_PID:-} ]] && kill -TERM "$ATTACH_PID" 2>/dev/null
     stop_nginx || true
 }
 
@@ -589,6 +622,14 @@ main() {
     : >"$PREFIX/logs/error.log"
 
     # 1. The baseline must send what /predict sends: ask /predict first.
+    if use_module && [[ -n $SCHED_ATTACH ]]; then
+        [[ -x $SCHED_ATTACH && $(id -u) == 0 ]] ||
+            die "SCHED_ATTACH: $SCHED_ATTACH must be built, and run as root"
+        # next to predict, so that ABBA rounds run the pair back to back
+        CASES=("${CASES[@]:0:2}"
+               "predict_probe /predict bench/post.lua bench/example.json ${GOAL_SCHED:-1.03} predict"
+               "${CASES[@]:2}")
+    fi
     if use_xgb; then
         [[ -f $XGB_MODEL && -f $XGB_REQUEST ]] ||
             die "no XGBoost model $XGB_MODEL or request $XGB_REQUEST"
