@@ -72,7 +72,8 @@ FUZZERS    := request model v2 traceparent xgboost
 fuzz-smoke: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 	@scripts/fuzz.sh $(FUZZ_TIME) $(FUZZERS)
 
-test: $(MODULE) $(BUILD)/test/unit $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
+test: $(MODULE) $(BUILD)/test/unit $(addprefix $(BUILD)/fuzz/,$(FUZZERS)) \
+      $(BUILD)/test/schedlat_check
 	@scripts/deps.sh test schedlat
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) FUZZ_TIME=$(FUZZ_TIME) \
 	    FUZZERS="$(FUZZERS)" scripts/test.sh
@@ -134,21 +135,28 @@ $(BUILD)/bench/metrics_bench: src/test/infer_metrics_bench.c $(CORE_SRCS) \
 # the probe attached from outside, for the predict_probe case
 BPF_ARCH   := $(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(shell uname -m)))
 
-$(BUILD)/bench/infer_schedlat.skel.h: src/infer_schedlat.bpf.c \
-                                      src/infer_schedlat_abi.h \
-                                      src/infer_schedlat_vmlinux.h
+SKEL       := $(BUILD)/bpf/infer_schedlat.skel.h
+SCHEDLAT   := src/infer_schedlat.c src/infer_schedlat_proc.c src/infer_core.c
+
+$(SKEL): src/infer_schedlat.bpf.c src/infer_schedlat_abi.h \
+         src/infer_schedlat_vmlinux.h
 	@scripts/deps.sh build
 	@mkdir -p $(dir $@)
 	clang -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Isrc \
-	    -c $< -o $(BUILD)/bench/infer_schedlat.bpf.o
-	bpftool gen skeleton $(BUILD)/bench/infer_schedlat.bpf.o \
+	    -c $< -o $(BUILD)/bpf/infer_schedlat.bpf.o
+	bpftool gen skeleton $(BUILD)/bpf/infer_schedlat.bpf.o \
 	    name infer_schedlat_bpf > $@
 
-$(BUILD)/bench/sched_attach: bench/sched_attach.c src/infer_schedlat.c \
-        src/infer_schedlat_proc.c $(BUILD)/bench/infer_schedlat.skel.h
+$(BUILD)/bench/sched_attach: bench/sched_attach.c $(SCHEDLAT) $(SKEL)
+	@mkdir -p $(dir $@)
 	$(CC) -std=c99 -D_GNU_SOURCE -O2 -DINFER_SCHEDLAT_BPF=1 \
-	    -I$(BUILD)/bench -Isrc bench/sched_attach.c src/infer_schedlat.c \
-	    src/infer_schedlat_proc.c -lbpf -o $@
+	    -I$(BUILD)/bpf -Isrc $< $(SCHEDLAT) -lbpf -o $@
+
+# the probe's core against the kernel's accounting, as root (make test)
+$(BUILD)/test/schedlat_check: src/test/schedlat_check.c $(SCHEDLAT) $(SKEL)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -D_GNU_SOURCE -O2 -DINFER_SCHEDLAT_BPF=1 \
+	    -I$(BUILD)/bpf -Isrc $< $(SCHEDLAT) -lbpf -o $@
 
 # -O: what nginx builds the module with
 $(BUILD)/bench/xgb_bench: bench/xgb_bench.c $(CORE_SRCS) $(CORE_HDRS)

@@ -102,6 +102,11 @@ stage_fixtures() {
 }
 
 stage_schedlat() {
+    # the probe's core alone (src/test/schedlat_check.c), then in nginx
+    if [ -x "$build/test/schedlat_check" ] && [ "$(id -u)" = 0 ]; then
+        "$build/test/schedlat_check" 2>&1 | tee "$build/schedlat-core.log"
+        count "$build/schedlat-core.log"
+    fi
     NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx} MODULE=${MODULE:-} \
         "$root/scripts/test-schedlat-live.sh" 2>&1 | tee "$build/schedlat.log"
     count "$build/schedlat.log"

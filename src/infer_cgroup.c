@@ -9,10 +9,9 @@
 #include <unistd.h>
 
 #include "infer_cgroup.h"
+#include "infer_core.h"
 
 
-static const char *infer_cgroup_number(const char *p, const char *end,
-    uint64_t *n);
 
 
 int
@@ -100,7 +99,7 @@ infer_cgroup_cpu_parse(const char *buf, size_t len, infer_cgroup_cpu_t *st)
             seen |= 2;
         }
 
-        if (infer_cgroup_number(sp + 1, eol, &v) != eol) {
+        if (infer_parse_uint64(sp + 1, eol, &v) != eol) {
             return -EINVAL;
         }
 
@@ -165,34 +164,3 @@ infer_cgroup_cpu_read(int fd, infer_cgroup_cpu_t *st)
     return infer_cgroup_cpu_parse(buf, n, st);
 }
 
-
-/* at least one digit, no sign, no overflow; returns the end or NULL */
-
-static const char *
-infer_cgroup_number(const char *p, const char *end, uint64_t *n)
-{
-    uint64_t     v;
-    unsigned     d;
-    const char  *start;
-
-    v = 0;
-    start = p;
-
-    while (p < end && *p >= '0' && *p <= '9') {
-        d = *p++ - '0';
-
-        if (v > (UINT64_MAX - d) / 10) {
-            return NULL;
-        }
-
-        v = v * 10 + d;
-    }
-
-    if (p == start) {
-        return NULL;
-    }
-
-    *n = v;
-
-    return p;
-}

@@ -119,3 +119,35 @@ infer_buf_release(infer_buf_t *b)
     infer_free(b->alloc, b->data);
     infer_buf_init(b, b->alloc);
 }
+
+
+/* at least one digit, no sign, no overflow; returns the end or NULL */
+
+const char *
+infer_parse_uint64(const char *p, const char *end, uint64_t *n)
+{
+    uint64_t     v;
+    unsigned     d;
+    const char  *start;
+
+    v = 0;
+    start = p;
+
+    while (p < end && *p >= '0' && *p <= '9') {
+        d = *p++ - '0';
+
+        if (v > (UINT64_MAX - d) / 10) {
+            return NULL;
+        }
+
+        v = v * 10 + d;
+    }
+
+    if (p == start) {
+        return NULL;
+    }
+
+    *n = v;
+
+    return p;
+}

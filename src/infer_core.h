@@ -56,5 +56,8 @@ void infer_buf_release(infer_buf_t *b);
 void *infer_alloc(const infer_alloc_t *a, size_t size);
 void infer_free(const infer_alloc_t *a, void *p);
 
+/* a decimal uint64_t at p: the end of its digits, or NULL (none, overflow) */
+const char *infer_parse_uint64(const char *p, const char *end, uint64_t *n);
+
 
 #endif /* INFER_CORE_H */

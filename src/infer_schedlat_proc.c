@@ -11,11 +11,10 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "infer_core.h"
 #include "infer_schedlat.h"
 
 
-static const char *infer_schedstat_number(const char *p, const char *end,
-    uint64_t *n);
 
 
 int
@@ -63,17 +62,17 @@ infer_schedstat_parse(const char *buf, size_t len, infer_schedstat_t *ss)
     p = buf;
     end = buf + len;
 
-    p = infer_schedstat_number(p, end, &ss->cpu_ns);
+    p = infer_parse_uint64(p, end, &ss->cpu_ns);
     if (p == NULL || p == end || *p++ != ' ') {
         return -EINVAL;
     }
 
-    p = infer_schedstat_number(p, end, &ss->run_delay_ns);
+    p = infer_parse_uint64(p, end, &ss->run_delay_ns);
     if (p == NULL || p == end || *p++ != ' ') {
         return -EINVAL;
     }
 
-    p = infer_schedstat_number(p, end, &ss->timeslices);
+    p = infer_parse_uint64(p, end, &ss->timeslices);
     if (p == NULL || (p != end && (*p != '\n' || p + 1 != end))) {
         return -EINVAL;
     }
@@ -81,34 +80,3 @@ infer_schedstat_parse(const char *buf, size_t len, infer_schedstat_t *ss)
     return 0;
 }
 
-
-/* at least one digit, no sign, no overflow; returns the end or NULL */
-
-static const char *
-infer_schedstat_number(const char *p, const char *end, uint64_t *n)
-{
-    uint64_t     v;
-    unsigned     d;
-    const char  *start;
-
-    v = 0;
-    start = p;
-
-    while (p < end && *p >= '0' && *p <= '9') {
-        d = *p++ - '0';
-
-        if (v > (UINT64_MAX - d) / 10) {
-            return NULL;
-        }
-
-        v = v * 10 + d;
-    }
-
-    if (p == start) {
-        return NULL;
-    }
-
-    *n = v;
-
-    return p;
-}
