@@ -7,7 +7,8 @@
  * The privileged nginx master opens the probe before forking.  Workers
  * then call infer_schedlat_watch() and read their counters as plain
  * memory shared with the kernel (see infer_schedlat_abi.h): no bpf() call,
- * so they need no capability.  Only the master may close the probe.
+ * so they need no capability.  A worker closing its copy frees its own
+ * memory and descriptors only: the master's keep the probe attached.
  *
  * Every function here returns 0 or a slot on success and -errno on
  * failure (not the INFER_* codes); none prints or logs.
@@ -77,7 +78,7 @@ int infer_schedlat_wrap(infer_schedlat_t **slp, struct infer_sl_shared *sh);
  */
 int infer_schedlat_anon(infer_schedlat_t **slp);
 
-/* the master only; a worker simply exits */
+/* in the master: detaches; in a worker: frees the worker's copy only */
 void infer_schedlat_close(infer_schedlat_t *sl);
 
 /* "tp_btf" or "raw_tp"; "none" for a wrapped one */

@@ -279,16 +279,27 @@ ngx_http_infer_sched_init_process(ngx_cycle_t *cycle,
 void
 ngx_http_infer_sched_exit_process(void)
 {
-    if (ngx_http_infer_sl == NULL) {
-        return;
-    }
-
-    if (ngx_http_infer_schedstat != NGX_INVALID_FILE) {
+    if (ngx_http_infer_sl != NULL
+        && ngx_http_infer_schedstat != NGX_INVALID_FILE)
+    {
         (void) ngx_http_infer_sched_read();
         (void) infer_schedlat_unwatch(ngx_http_infer_sl, (uint32_t) ngx_pid);
     }
 
     ngx_http_infer_sl = NULL;
+
+    /*
+     * The worker's copies of what the master opened: closing them frees
+     * this process's memory and descriptors only, while the master's
+     * descriptors keep the probe attached.  nginx unloads the module as
+     * the worker exits, so memory still held here would read as lost.
+     */
+
+    infer_schedlat_close(ngx_http_infer_probe);
+    infer_schedlat_close(ngx_http_infer_anon);
+
+    ngx_http_infer_probe = NULL;
+    ngx_http_infer_anon = NULL;
 }
 
 
