@@ -151,3 +151,35 @@ infer_parse_uint64(const char *p, const char *end, uint64_t *n)
 
     return p;
 }
+
+
+size_t
+infer_format_uint64(char *buf, uint64_t v)
+{
+    char    tmp[INFER_INT64_LEN], *p;
+    size_t  n;
+
+    p = tmp + sizeof(tmp);
+
+    do {
+        *--p = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+
+    n = (size_t) (tmp + sizeof(tmp) - p);
+    memcpy(buf, p, n);
+
+    return n;
+}
+
+
+size_t
+infer_format_int64(char *buf, int64_t v)
+{
+    if (v < 0) {
+        buf[0] = '-';
+        return 1 + infer_format_uint64(buf + 1, (uint64_t) 0 - (uint64_t) v);
+    }
+
+    return infer_format_uint64(buf, (uint64_t) v);
+}

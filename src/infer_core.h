@@ -56,6 +56,11 @@ void infer_buf_release(infer_buf_t *b);
 void *infer_alloc(const infer_alloc_t *a, size_t size);
 void infer_free(const infer_alloc_t *a, void *p);
 
+/* decimal text at buf, no NUL: its length; buf has INFER_INT64_LEN bytes */
+#define INFER_INT64_LEN  20               /* "-9223372036854775808" */
+size_t infer_format_uint64(char *buf, uint64_t v);
+size_t infer_format_int64(char *buf, int64_t v);
+
 /* a decimal uint64_t at p: the end of its digits, or NULL (none, overflow) */
 const char *infer_parse_uint64(const char *p, const char *end, uint64_t *n);
 

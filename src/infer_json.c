@@ -72,7 +72,6 @@ static unsigned char *infer_json_copy(unsigned char *p, const char *s);
 static unsigned char *infer_json_put_row(unsigned char *p, const float *y,
     size_t n);
 static unsigned char *infer_json_put_ms(unsigned char *p, uint64_t ns);
-static size_t infer_json_put_int(char *buf, size_t len, int64_t v);
 
 
 static const yajl_callbacks  infer_request_callbacks = {
@@ -783,46 +782,13 @@ infer_json_put_ms(unsigned char *p, uint64_t ns)
 
     us = (ns + 500) / 1000;
 
-    p += infer_json_put_int((char *) p, 24, us / 1000);
+    p += infer_format_uint64((char *) p, us / 1000);
     *p++ = '.';
     *p++ = '0' + us / 100 % 10;
     *p++ = '0' + us / 10 % 10;
     *p++ = '0' + us % 10;
 
     return p;
-}
-
-
-/* a decimal integer, "-" included, NUL-terminated if there is room */
-
-static size_t
-infer_json_put_int(char *buf, size_t len, int64_t v)
-{
-    char      tmp[24];
-    size_t    n, i;
-    uint64_t  u;
-
-    u = (v < 0) ? (uint64_t) -v : (uint64_t) v;
-    n = 0;
-
-    do {
-        tmp[n++] = '0' + u % 10;
-        u /= 10;
-    } while (u);
-
-    if (v < 0) {
-        tmp[n++] = '-';
-    }
-
-    for (i = 0; i < n && i < len; i++) {
-        buf[i] = tmp[n - 1 - i];
-    }
-
-    if (n < len) {
-        buf[n] = '\0';
-    }
-
-    return n;
 }
 
 

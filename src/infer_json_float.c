@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "infer_core.h"
 #include "infer_json.h"
 
 
@@ -31,7 +32,6 @@ static int infer_json_float_digits(double d, int prec, int *k, uint64_t *m,
     double *off);
 static size_t infer_json_float_text(char *buf, int neg, uint64_t m,
     int prec, int k);
-static size_t infer_json_int_text(char *buf, int64_t v);
 
 
 static const double  infer_pow10[] = {
@@ -44,6 +44,7 @@ size_t
 infer_json_format_float(char *buf, size_t len, float v)
 {
     int       neg, fe, k;
+    size_t    n;
     double    d, off, half;
     uint64_t  m;
 
@@ -56,7 +57,9 @@ infer_json_format_float(char *buf, size_t len, float v)
     if (v == (float) (int32_t) v && v > -1e6f && v < 1e6f
         && !(v == 0 && signbit(v)))
     {
-        return infer_json_int_text(buf, (int32_t) v);
+        n = infer_format_int64(buf, (int32_t) v);
+        buf[n] = '\0';
+        return n;
     }
 
     neg = signbit(v) != 0;
@@ -255,31 +258,4 @@ infer_json_float_text(char *buf, int neg, uint64_t m, int prec, int k)
     *p = '\0';
 
     return (size_t) (p - buf);
-}
-
-
-static size_t
-infer_json_int_text(char *buf, int64_t v)
-{
-    char      tmp[24], *p;
-    size_t    n;
-    uint64_t  u;
-
-    p = tmp + sizeof(tmp);
-    u = (v < 0) ? (uint64_t) -(v + 1) + 1 : (uint64_t) v;
-
-    do {
-        *--p = (char) ('0' + u % 10);
-        u /= 10;
-    } while (u);
-
-    if (v < 0) {
-        *--p = '-';
-    }
-
-    n = (size_t) (tmp + sizeof(tmp) - p);
-    memcpy(buf, p, n);
-    buf[n] = '\0';
-
-    return n;
 }

@@ -55,17 +55,9 @@ infer_prom_puts(infer_prom_out_t *o, const char *s)
 void
 infer_prom_u64(infer_prom_out_t *o, uint64_t v)
 {
-    char   buf[24];
-    char  *p;
+    char  buf[INFER_INT64_LEN];
 
-    p = buf + sizeof(buf);
-
-    do {
-        *--p = (char) ('0' + v % 10);
-        v /= 10;
-    } while (v);
-
-    infer_prom_put(o, p, buf + sizeof(buf) - p);
+    infer_prom_put(o, buf, infer_format_uint64(buf, v));
 }
 
 

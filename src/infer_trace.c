@@ -235,11 +235,13 @@ infer_trace_format(char *buf, const infer_trace_t *t)
     buf[0] = '0';
     buf[1] = '0';
     buf[2] = '-';
-    infer_trace_hex(buf + 3, t->trace_id, INFER_TRACE_ID_LEN);
-    buf[35] = '-';
-    infer_trace_hex(buf + 36, t->span_id, INFER_TRACE_SPAN_LEN);
-    buf[52] = '-';
-    infer_trace_hex(buf + 53, &t->flags, 1);
+    infer_trace_hex(buf + INFER_TRACEPARENT_TRACE, t->trace_id,
+                    INFER_TRACE_ID_LEN);
+    buf[INFER_TRACEPARENT_SPAN - 1] = '-';
+    infer_trace_hex(buf + INFER_TRACEPARENT_SPAN, t->span_id,
+                    INFER_TRACE_SPAN_LEN);
+    buf[INFER_TRACEPARENT_FLAGS - 1] = '-';
+    infer_trace_hex(buf + INFER_TRACEPARENT_FLAGS, &t->flags, 1);
     buf[INFER_TRACEPARENT_LEN] = '\0';
 
     return INFER_TRACEPARENT_LEN;

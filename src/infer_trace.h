@@ -17,6 +17,12 @@
 #define INFER_TRACE_ID_LEN       16   /* bytes of a trace id */
 #define INFER_TRACE_SPAN_LEN     8    /* bytes of a span (parent) id */
 #define INFER_TRACEPARENT_LEN    55   /* "00-" 32 hex "-" 16 hex "-" 2 hex */
+/* where the ids' hex digits stand in it */
+#define INFER_TRACEPARENT_TRACE  3
+#define INFER_TRACEPARENT_SPAN                                                \
+    (INFER_TRACEPARENT_TRACE + 2 * INFER_TRACE_ID_LEN + 1)
+#define INFER_TRACEPARENT_FLAGS                                               \
+    (INFER_TRACEPARENT_SPAN + 2 * INFER_TRACE_SPAN_LEN + 1)
 
 #define INFER_TRACE_SAMPLED      0x01 /* the only flag of version 00 */
 

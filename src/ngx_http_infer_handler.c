@@ -346,7 +346,6 @@ ngx_http_infer_simple_feed(void *parser, const u_char *data, size_t len)
 }
 
 
-
 ngx_int_t
 ngx_http_infer_health_handler(ngx_http_request_t *r)
 {

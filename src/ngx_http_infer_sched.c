@@ -19,6 +19,7 @@ static ngx_int_t ngx_http_infer_sched_open_anon(ngx_cycle_t *cycle);
 static void ngx_http_infer_sched_log(void *ctx, int level, const char *msg);
 static void ngx_http_infer_sched_reap(infer_schedlat_t *sl);
 static uint64_t ngx_http_infer_sched_read(void);
+static infer_schedlat_t *ngx_http_infer_sched_source(ngx_uint_t source);
 
 
 /* the master's, inherited by the workers; never closed on reload */
@@ -190,6 +191,25 @@ ngx_http_infer_sched_exit_master(void)
 }
 
 
+/* the slots a source keeps: the probe's, the fallback's, or none */
+
+static infer_schedlat_t *
+ngx_http_infer_sched_source(ngx_uint_t source)
+{
+    switch (source) {
+
+    case INFER_PROBE_BPF:
+        return ngx_http_infer_probe;
+
+    case INFER_PROBE_SCHEDSTAT:
+        return ngx_http_infer_anon;
+
+    default:
+        return NULL;
+    }
+}
+
+
 /* a worker takes the slot of its number, and opens what it reads */
 
 void
@@ -212,20 +232,7 @@ ngx_http_infer_sched_init_process(ngx_cycle_t *cycle,
         ngx_http_infer_cpu_stat = rc;
     }
 
-    switch (imcf->sched_source) {
-
-    case INFER_PROBE_BPF:
-        sl = ngx_http_infer_probe;
-        break;
-
-    case INFER_PROBE_SCHEDSTAT:
-        sl = ngx_http_infer_anon;
-        break;
-
-    default:
-        return;
-    }
-
+    sl = ngx_http_infer_sched_source(imcf->sched_source);
     if (sl == NULL) {
         return;
     }
@@ -408,9 +415,7 @@ ngx_http_infer_sched_host(ngx_http_request_t *r, infer_prom_host_t *host)
 
     host->source = (int) imcf->sched_source;
 
-    sl = (host->source == INFER_PROBE_BPF) ? ngx_http_infer_probe
-         : (host->source == INFER_PROBE_SCHEDSTAT) ? ngx_http_infer_anon
-         : NULL;
+    sl = ngx_http_infer_sched_source(host->source);
 
     if (sl == NULL) {
         host->source = INFER_PROBE_NONE;

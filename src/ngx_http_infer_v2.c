@@ -208,4 +208,3 @@ ngx_http_infer_v2_feed(void *parser, const u_char *data, size_t len)
 {
     return infer_v2_parse(parser, data, len);
 }
-
