@@ -36,7 +36,8 @@ FUZZ_TIME  ?= 10
 
 all: $(MODULE)
 
-$(MODULE): config config.make src/infer_schedlat.bpf.c $(GLUE_SRCS) \
+$(MODULE): config config.make scripts/build-module.sh src/infer_schedlat.bpf.c \
+           $(GLUE_SRCS) \
            $(CORE_SRCS) $(CORE_HDRS)
 	@scripts/deps.sh build
 	@scripts/build-module.sh "$(NGINX_SRC)" "$(BUILD)/nginx" "$(ROOT)"
