@@ -23,6 +23,7 @@
 #define INFER_ERANGE     -6    /* a number that is not a finite float: 422 */
 #define INFER_ETOOBIG    -7    /* more rows than allowed: 413 */
 #define INFER_ENOTFOUND  -8    /* no such endpoint, model or version: 404 */
+#define INFER_DECLINED   -9    /* not this path's input: take the general one */
 
 
 #define INFER_ERRLEN      192  /* room for a message naming what and where */

@@ -12,7 +12,6 @@
 
 
 #define INFER_JSON_MAX_DEPTH   32     /* of values skipped under unknown keys */
-#define INFER_JSON_MAX_NUMBER  128    /* characters in one number */
 #define INFER_JSON_FIRST_ROWS  16     /* a batch's first allocation, in rows */
 
 
@@ -581,10 +580,10 @@ infer_json_model_fields(infer_buf_t *out, const char *name, size_t name_len,
  */
 
 int
-infer_json_write_response(infer_buf_t *out, const infer_response_t *resp)
+infer_json_write_response(infer_buf_t *out, infer_response_t *resp)
 {
     size_t          r, need;
-    unsigned char  *p;
+    unsigned char  *p, *first;
 
     need = sizeof("{\"predictions\":[],\"latency_ms\":}") + 24
            + resp->model_fields_len
@@ -598,6 +597,7 @@ infer_json_write_response(infer_buf_t *out, const infer_response_t *resp)
 
     if (resp->batch) {
         p = infer_json_copy(p, "{\"predictions\":[");
+        first = p;
 
         for (r = 0; r < resp->rows; r++) {
             if (r) {
@@ -612,8 +612,10 @@ infer_json_write_response(infer_buf_t *out, const infer_response_t *resp)
 
     } else {
         p = infer_json_copy(p, "{\"prediction\":");
+        first = p;
         p = infer_json_put_row(p, resp->y, resp->noutputs);
     }
+
 
     memcpy(p, resp->model_fields, resp->model_fields_len);
     p += resp->model_fields_len;
@@ -623,6 +625,19 @@ infer_json_write_response(infer_buf_t *out, const infer_response_t *resp)
     *p++ = '}';
 
     out->len = p - out->data;
+
+    /* $infer_prediction points here rather than format y[0] again */
+
+    first += (resp->rows && resp->noutputs > 1);    /* past the row's [ */
+    resp->first_off = first - out->data;
+    resp->first_len = 0;
+
+    while (resp->rows && first + resp->first_len < p
+           && first[resp->first_len] != ','
+           && first[resp->first_len] != ']')
+    {
+        resp->first_len++;
+    }
 
     return INFER_OK;
 }

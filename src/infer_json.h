@@ -39,6 +39,10 @@ typedef struct {
     size_t                noutputs;
     unsigned              batch:1;
     uint64_t              latency_ns;
+
+    /* set by infer_json_write_response(): y[0]'s text, at out->data + */
+    size_t                first_off;
+    size_t                first_len;
 } infer_response_t;
 
 
@@ -51,6 +55,16 @@ infer_request_parser_t *infer_request_parser_create(
 int infer_request_parse(infer_request_parser_t *p, const unsigned char *data,
     size_t len);
 int infer_request_finish(infer_request_parser_t *p, infer_request_t *req);
+
+/*
+ * The common request whole in one buffer, read without yajl (see
+ * infer_json_whole.c): INFER_OK and req, its matrix from alloc, exactly as
+ * the streaming parser reads it; INFER_DECLINED for anything else, valid
+ * or not, for the streaming parser to read; INFER_ERROR (no memory).
+ */
+int infer_request_parse_whole(const infer_request_opts_t *opts,
+    const unsigned char *data, size_t len, const infer_alloc_t *alloc,
+    infer_request_t *req);
 const char *infer_request_error(const infer_request_parser_t *p);
 void infer_request_parser_free(infer_request_parser_t *p);
 
@@ -60,8 +74,10 @@ void infer_request_parser_free(infer_request_parser_t *p);
  */
 int infer_json_model_fields(infer_buf_t *out, const char *name,
     size_t name_len, const char *version, size_t version_len);
-int infer_json_write_response(infer_buf_t *out, const infer_response_t *resp);
+int infer_json_write_response(infer_buf_t *out, infer_response_t *resp);
 int infer_json_write_error(infer_buf_t *out, const char *msg);
+
+#define INFER_JSON_MAX_NUMBER  128          /* characters in one number */
 
 /* the shortest of 6 or 9 significant digits that gives v back */
 #define INFER_JSON_FLOAT_LEN  16

@@ -17,6 +17,9 @@
 static void ngx_http_infer_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_infer_simple_parse(ngx_http_request_t *r,
     ngx_http_infer_ctx_t *ctx);
+static int ngx_http_infer_simple_parse_whole(ngx_http_request_t *r,
+    const infer_request_opts_t *opts, const infer_alloc_t *alloc,
+    infer_request_t *req);
 static ngx_int_t ngx_http_infer_evaluate(ngx_http_request_t *r,
     ngx_http_infer_ctx_t *ctx);
 static ngx_int_t ngx_http_infer_simple_respond(ngx_http_request_t *r,
@@ -134,6 +137,16 @@ ngx_http_infer_simple_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
     opts.max_rows = ilcf->max_batch;
     opts.missing_ok = ctx->model->model->missing_ok;
 
+    rc = ngx_http_infer_simple_parse_whole(r, &opts, ctx->alloc, &req);
+
+    if (rc == INFER_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == INFER_OK) {
+        goto parsed;
+    }
+
     /* the parser and yajl's state live in the request's pool */
 
     p = infer_request_parser_create(&opts, ctx->alloc);
@@ -153,11 +166,44 @@ ngx_http_infer_simple_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
                                          infer_request_error(p));
     }
 
+parsed:
+
     ctx->x = req.x;
     ctx->rows = req.rows;
     ctx->batch = req.batch;
 
     return NGX_OK;
+}
+
+
+/*
+ * A body that came whole in one memory buffer, as a small one does (in
+ * the header buffer, or read in one go), goes to the one-pass reader;
+ * INFER_DECLINED when it did not, or the reader declined it.
+ */
+
+static int
+ngx_http_infer_simple_parse_whole(ngx_http_request_t *r,
+    const infer_request_opts_t *opts, const infer_alloc_t *alloc,
+    infer_request_t *req)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (r->request_body == NULL) {
+        return INFER_DECLINED;
+    }
+
+    cl = r->request_body->bufs;
+
+    if (cl == NULL || cl->next != NULL || !ngx_buf_in_memory(cl->buf)) {
+        return INFER_DECLINED;
+    }
+
+    b = cl->buf;
+
+    return infer_request_parse_whole(opts, b->pos, b->last - b->pos, alloc,
+                                     req);
 }
 
 
@@ -248,6 +294,9 @@ ngx_http_infer_simple_respond(ngx_http_request_t *r,
     if (infer_json_write_response(&out, &resp) != INFER_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ctx->prediction.data = out.data + resp.first_off;
+    ctx->prediction.len = resp.first_len;
 
     return ngx_http_infer_send_json(r, NGX_HTTP_OK,
                                     ngx_http_infer_buf(r, &out));
@@ -508,9 +557,12 @@ ngx_http_infer_is_json(ngx_http_request_t *r)
     type = &r->headers_in.content_type->value;
     len = sizeof("application/json") - 1;
 
+    /* nginx's byte-at-a-time ngx_strncasecmp() only for the odd spelling */
+
     if (type->len < len
-        || ngx_strncasecmp(type->data, (u_char *) "application/json", len)
-           != 0)
+        || (ngx_strncmp(type->data, "application/json", len) != 0
+            && ngx_strncasecmp(type->data, (u_char *) "application/json", len)
+               != 0))
     {
         return NGX_DECLINED;
     }

@@ -115,6 +115,7 @@ typedef struct {
     uint64_t                  sched_ns;       /* suffered while served */
     infer_trace_t             trace;
     u_char                   *traceparent;    /* as sent, or NULL */
+    ngx_str_t                 prediction;     /* y[0] in the body sent */
     ngx_int_t                 reason;         /* INFER_REASON_* */
     ngx_uint_t                offloaded:1;
     ngx_uint_t                tracked:1;      /* counted in flight */

@@ -148,6 +148,12 @@ ngx_http_infer_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
             return NGX_OK;
         }
 
+        if (ctx->prediction.len) {          /* as the response has it */
+            v->len = ctx->prediction.len;
+            v->data = ctx->prediction.data;
+            return NGX_OK;
+        }
+
         p = ngx_pnalloc(r->pool, INFER_JSON_FLOAT_LEN);
         if (p == NULL) {
             return NGX_ERROR;

@@ -122,3 +122,21 @@ $req . "0\r\n\r\n"
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 6: a body pretty-printed over lines, read by the one-pass reader
+--- http_config
+    infer_model m $TEST_NGINX_MODELS/linear3.json;
+--- config
+    location = /predict { infer m; }
+--- request eval
+"POST /predict\n{\r\n  \"instances\" : [\n    [ 1.5e0, -2 ,0.25 ],\n\t[0,0,1e1]\n  ]\n}\n"
+--- more_headers
+Content-Type: application/json
+--- error_code: 200
+--- response_body_like chomp
+^\{"predictions":\[-0\.25,10\],"model_name":"m",
+--- no_error_log
+[error]
+[alert]

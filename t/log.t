@@ -68,3 +68,72 @@ qr{"status":200,.*"model":"","model_version":"","infer_status":"","batch_size":0
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 4: $infer_prediction is the response's first number, as sent
+--- http_config
+    include $TEST_NGINX_CONF/infer_log_format.conf;
+    access_log logs/access.log infer_json;
+    infer_model two $TEST_NGINX_MODELS/logistic2x2.json;
+--- config
+    location = /predict { infer two; }
+--- request
+POST /predict
+{"instances":[[2,-1],[0,0]]}
+--- more_headers
+Content-Type: application/json
+--- error_code: 200
+--- response_body_like chomp
+^\{"predictions":\[\[0\.880797088,0\.268941432\],\[0\.5,0\.5\]\],
+--- access_log eval
+qr{"model":"two","model_version":"1","infer_status":"ok","batch_size":2,"latency_us":\d+,"prediction":"0\.880797088",}
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 5: a body the one-pass reader declines logs the same
+--- http_config
+    include $TEST_NGINX_CONF/infer_log_format.conf;
+    access_log logs/access.log infer_json;
+    infer_model two $TEST_NGINX_MODELS/logistic2x2.json;
+--- config
+    location = /predict { infer two; }
+--- request
+POST /predict
+{"id":"x","instances":[[2,-1],[0,0]]}
+--- more_headers
+Content-Type: application/json
+--- error_code: 200
+--- response_body_like chomp
+^\{"predictions":\[\[0\.880797088,0\.268941432\],\[0\.5,0\.5\]\],
+--- access_log eval
+qr{"batch_size":2,"latency_us":\d+,"prediction":"0\.880797088",}
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 6: a V2 request's prediction, which the module formats for the log
+--- http_config
+    include $TEST_NGINX_CONF/infer_log_format.conf;
+    access_log logs/access.log infer_json;
+    infer_model two $TEST_NGINX_MODELS/logistic2x2.json;
+--- config
+    location /v2/ { infer_v2; }
+--- request
+POST /v2/models/two/infer
+{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP32","data":[2,-1]}]}
+--- more_headers
+Content-Type: application/json
+--- error_code: 200
+--- response_body_like chomp
+"data":\[0\.880797088,0\.268941432\]
+--- access_log eval
+qr{"model":"two","model_version":"1","infer_status":"ok","batch_size":1,"latency_us":\d+,"prediction":"0\.880797088",}
+--- no_error_log
+[error]
+[alert]

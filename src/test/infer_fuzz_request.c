@@ -1,10 +1,14 @@
 /*
  * libFuzzer harness for the simple protocol's request parser.  The first
  * byte picks the chunk size, so that the parser also meets every split of
- * a token across nginx's body buffers.
+ * a token across nginx's body buffers.  The one-pass reader of whole
+ * bodies reads the same input: what it accepts, the streaming parser must
+ * accept with the same matrix, bit for bit.
  */
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "infer_json.h"
 #include "infer_test_pool.h"
@@ -17,7 +21,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     size_t                   chunk, off, n;
-    infer_request_t          req;
+    int                      rc, whole_rc;
+    infer_request_t          req, whole;
     infer_request_opts_t     opts = { 3, 64, 0 };
     infer_alloc_t            pool;
     infer_test_block_t      *blocks = NULL;
@@ -50,7 +55,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
-    if (infer_request_finish(p, &req) == INFER_OK) {
+    rc = infer_request_finish(p, &req);
+
+    whole_rc = infer_request_parse_whole(&opts, data, size, &pool, &whole);
+
+    if (whole_rc == INFER_OK
+        && (rc != INFER_OK || whole.rows != req.rows
+            || whole.batch != req.batch
+            || memcmp(whole.x, req.x,
+                      req.rows * opts.nfeatures * sizeof(float)) != 0))
+    {
+        abort();
+    }
+
+    if (rc == INFER_OK) {
         /* every cell of the matrix is written: reading it must be clean */
         volatile float  sum = 0;
 

@@ -35,6 +35,8 @@ static void test_format_float(void);
 static void test_format_float_paths(void);
 static int same_text(float v);
 static void test_parse_double(void);
+static void test_whole(void);
+static int whole(const char *body, size_t max_rows, infer_request_t *req);
 
 
 /* feeds body in chunks of chunk bytes (0: all at once) */
@@ -287,6 +289,9 @@ test_missing_values(void)
 }
 
 
+static char  first_text[32];            /* y[0] as response() wrote it */
+
+
 static char *
 response(const float *y, size_t rows, size_t noutputs, int batch)
 {
@@ -308,6 +313,8 @@ response(const float *y, size_t rows, size_t noutputs, int batch)
     infer_buf_init(&out, &infer_alloc_libc);
     CHECK(infer_json_write_response(&out, &resp) == INFER_OK);
     snprintf(text, sizeof(text), "%.*s", (int) out.len, out.data);
+    snprintf(first_text, sizeof(first_text), "%.*s", (int) resp.first_len,
+             out.data + resp.first_off);
     infer_buf_release(&out);
     infer_buf_release(&fields);
 
@@ -336,6 +343,22 @@ test_responses(void)
     CHECK_STR(response(y, 2, 2, 1),
               "{\"predictions\":[[6.5,4],[0.1,-2]],\"model_name\":"
               "\"m\\\"1\",\"model_version\":\"2\",\"latency_ms\":0.004}");
+    CHECK_STR(first_text, "6.5");
+
+    CHECK_STR(response(y + 2, 1, 2, 1),
+              "{\"predictions\":[[0.1,-2]],\"model_name\":"
+              "\"m\\\"1\",\"model_version\":\"2\",\"latency_ms\":0.004}");
+    CHECK_STR(first_text, "0.1");
+
+    CHECK_STR(response(y + 3, 1, 1, 0),
+              "{\"prediction\":-2,\"model_name\":"
+              "\"m\\\"1\",\"model_version\":\"2\",\"latency_ms\":0.004}");
+    CHECK_STR(first_text, "-2");
+
+    CHECK_STR(response(y, 0, 2, 1),
+              "{\"predictions\":[],\"model_name\":"
+              "\"m\\\"1\",\"model_version\":\"2\",\"latency_ms\":0.004}");
+    CHECK_STR(first_text, "");
 
     infer_buf_init(&out, &infer_alloc_libc);
     CHECK(infer_json_write_error(&out, "a \"quoted\"\n\\ msg") == INFER_OK);
@@ -519,4 +542,82 @@ infer_test_json(void)
     test_format_float();
     test_format_float_paths();
     test_parse_double();
+    test_whole();
+}
+
+
+/* the one-pass reader on body, three features; its rc */
+
+static int
+whole(const char *body, size_t max_rows, infer_request_t *req)
+{
+    infer_request_opts_t  opts = { 3, max_rows, 1 };
+
+    return infer_request_parse_whole(&opts, (const unsigned char *) body,
+                                     strlen(body), &infer_alloc_libc, req);
+}
+
+
+static void
+test_whole(void)
+{
+    size_t           i;
+    parsed_t         r;
+    infer_request_t  req;
+
+    static const char  *accepted[] = {
+        "{\"features\":[1.0,2.0,3.5]}",
+        " {\t\"features\" :\r\n[ 1.5e3 , -0.25 ,7 ] } \n",
+        "{\"instances\":[[1,2,3],[-4e0,0.5,1E2],[0.1,16777217,1e-50]]}",
+        "{\"features\":[-0,0e+0,1234567890.125]}",
+        "{\"features\":[1e-46,3.4028234e38,-1.17549435E-38]}",
+    };
+
+    /* valid or not, each is the streaming parser's to read */
+
+    static const char  *declined[] = {
+        "{\"features\":[1,2]}",
+        "{\"features\":[1,2,3,4]}",
+        "{\"features\":[1,2,null]}",
+        "{\"id\":\"a\",\"features\":[1,2,3]}",
+        "{\"features\":[1,2,3],\"id\":\"a\"}",
+        "{\"feat\\u0075res\":[1,2,3]}",
+        "{\"features\":[01,2,3]}",
+        "{\"features\":[1.,2,3]}",
+        "{\"features\":[.5,2,3]}",
+        "{\"features\":[1e,2,3]}",
+        "{\"features\":[+1,2,3]}",
+        "{\"features\":[1e39,2,3]}",
+        "{\"features\":[[1,2,3]]}",
+        "{\"features\":[1,2,3]}x",
+        "{\"features\":[1,2,3]}{}",
+        "{\"features\":[1,2,3]",
+        "/**/{\"features\":[1,2,3]}",
+        "{\"instances\":[]}",
+        "{\"instances\":[1,2,3]}",
+        "{\"instances\":[[1,2,3],]}",
+        "{\"instances\":[[1,2,3],[4,5,6]]}",    /* max_rows is 1 */
+        "",
+    };
+
+    for (i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+        parse(accepted[i], 0, 3, 8, &r);
+        CHECK(r.rc == INFER_OK);
+
+        CHECK(whole(accepted[i], 8, &req) == INFER_OK);
+        CHECK(req.rows == r.req.rows && req.batch == r.req.batch);
+        CHECK(memcmp(req.x, r.x, req.rows * 3 * sizeof(float)) == 0);
+        free(req.x);
+    }
+
+    CHECK(whole(accepted[2], 3, &req) == INFER_OK && req.rows == 3);
+    free(req.x);
+
+    for (i = 0; i < sizeof(declined) / sizeof(declined[0]); i++) {
+        if (whole(declined[i], 1, &req) != INFER_DECLINED) {
+            CHECK_STR("accepted", declined[i]);
+        }
+    }
+
+    CHECK(whole(accepted[2], 2, &req) == INFER_DECLINED);
 }
