@@ -6,7 +6,9 @@
 static uint64_t infer_trace_splitmix(uint64_t *x);
 static int infer_trace_unhex(uint8_t *dst, const char *src, size_t n);
 static int infer_trace_zero(const uint8_t *p, size_t n);
+static void infer_trace_put64(uint8_t *p, uint64_t v);
 static void infer_trace_fill(infer_trace_rng_t *rng, uint8_t *dst, size_t n);
+static void infer_trace_hex4(char *dst, const uint8_t *src);
 
 
 /* "00" to "ff": byte b's two hex digits at 2 * b */
@@ -172,27 +174,42 @@ infer_trace_parse(infer_trace_t *t, const char *value, size_t len)
 }
 
 
+/* v's bytes, most significant first: the same ids on any host */
+
+static void
+infer_trace_put64(uint8_t *p, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+    memcpy(p, &v, 8);
+#else
+    int  i;
+
+    for (i = 0; i < 8; i++) {
+        p[i] = (uint8_t) (v >> (56 - 8 * i));
+    }
+#endif
+}
+
+
 /* all-zero ids are invalid: draw again (once in 2^64 draws) */
 
 static void
 infer_trace_fill(infer_trace_rng_t *rng, uint8_t *dst, size_t n)
 {
     size_t    i;
-    uint64_t  r;
-
-    r = 0;
+    uint64_t  r, any;
 
     do {
-        for (i = 0; i < n; i++) {
-            if (i % 8 == 0) {
-                r = infer_trace_rand(rng);
-            }
+        any = 0;
 
-            dst[i] = (uint8_t) (r >> 56);    /* the same ids on any host */
-            r <<= 8;
+        for (i = 0; i < n; i += 8) {            /* ids are 8 or 16 bytes */
+            r = infer_trace_rand(rng);
+            infer_trace_put64(dst + i, r);
+            any |= r;
         }
 
-    } while (infer_trace_zero(dst, n));
+    } while (any == 0);
 }
 
 
@@ -216,14 +233,41 @@ infer_trace_start(infer_trace_t *t, infer_trace_rng_t *rng,
 }
 
 
+/*
+ * Four bytes as eight digits in a few word operations: each nibble is
+ * spread into a byte of x, and 'a' - '0' - 10 is added to those above 9.
+ * Every request formats 25 bytes for its traceparent.
+ */
+
+static void
+infer_trace_hex4(char *dst, const uint8_t *src)
+{
+    uint64_t  x, above9;
+
+    x = (uint64_t) src[0] << 24 | (uint64_t) src[1] << 16
+        | (uint64_t) src[2] << 8 | src[3];
+
+    x = ((x & 0x00000000ffff0000ULL) << 16) | (x & 0x000000000000ffffULL);
+    x = ((x & 0x0000ff000000ff00ULL) << 8) | (x & 0x000000ff000000ffULL);
+    x = ((x & 0x00f000f000f000f0ULL) << 4) | (x & 0x000f000f000f000fULL);
+
+    above9 = ((x + 0x0606060606060606ULL) >> 4) & 0x0101010101010101ULL;
+    x += 0x3030303030303030ULL + above9 * ('a' - '0' - 10);
+
+    infer_trace_put64((uint8_t *) dst, x);      /* the first digit first */
+}
+
+
 void
 infer_trace_hex(char *dst, const uint8_t *src, size_t n)
 {
     size_t  i;
 
-    /* a byte's two digits at once: ids go into every log line */
+    for (i = 0; i + 4 <= n; i += 4) {
+        infer_trace_hex4(dst + 2 * i, src + i);
+    }
 
-    for (i = 0; i < n; i++) {
+    for ( /* void */ ; i < n; i++) {
         memcpy(dst + 2 * i, infer_trace_pairs + 2 * src[i], 2);
     }
 }

@@ -18,6 +18,7 @@ static void test_rng(void);
 static void test_valid(void);
 static void test_invalid(void);
 static void test_start(void);
+static void test_hex(void);
 
 
 static int
@@ -226,4 +227,33 @@ infer_test_trace(void)
     test_valid();
     test_invalid();
     test_start();
+    test_hex();
+}
+
+
+/* every byte value in each of a 4-byte group's places, and the tail's */
+
+static void
+test_hex(void)
+{
+    char      got[2 * 5 + 1], want[2 * 5 + 1];
+    size_t    i, b, bad;
+    uint8_t   src[5];
+
+    bad = 0;
+
+    for (b = 0; b < 256; b++) {
+        for (i = 0; i < 5; i++) {
+            memset(src, 0xa5 ^ (int) i, sizeof(src));
+            src[i] = (uint8_t) b;
+
+            infer_trace_hex(got, src, 5);
+            snprintf(want, sizeof(want), "%02x%02x%02x%02x%02x", src[0],
+                     src[1], src[2], src[3], src[4]);
+
+            bad += (memcmp(got, want, 10) != 0);
+        }
+    }
+
+    CHECK(bad == 0);
 }
