@@ -28,8 +28,9 @@
 
 
 static size_t infer_json_float_slow(char *buf, size_t len, float v);
-static int infer_json_float_digits(double d, int prec, int *k, uint64_t *m,
-    double *off);
+static int infer_json_float_digits(double d, int fe, int prec, int *k,
+    uint64_t *m, double *off);
+static double infer_json_pow2(int e);
 static size_t infer_json_float_text(char *buf, int neg, uint64_t m,
     int prec, int k);
 
@@ -46,6 +47,7 @@ infer_json_format_float(char *buf, size_t len, float v)
     int       neg, fe, k;
     size_t    n;
     double    d, off, half;
+    uint32_t  bits;
     uint64_t  m;
 
     if (len < INFER_JSON_FLOAT_LEN) {
@@ -69,7 +71,16 @@ infer_json_format_float(char *buf, size_t len, float v)
         return infer_json_float_slow(buf, len, v);
     }
 
-    if (infer_json_float_digits(d, 6, &k, &m, &off) != 0) {
+    /*
+     * d = f * 2^fe with f in [0.5, 1), as frexp() gives it, read off the
+     * float's bits (v is normal here: subnormals are below 1e-14); no
+     * libm call is left on this path.
+     */
+
+    memcpy(&bits, &v, sizeof(bits));
+    fe = (int) ((bits >> 23) & 0xff) - 126;
+
+    if (infer_json_float_digits(d, fe, 6, &k, &m, &off) != 0) {
         return infer_json_float_slow(buf, len, v);
     }
 
@@ -79,16 +90,15 @@ infer_json_format_float(char *buf, size_t len, float v)
      * off = (d * 10^(5-k)) - m; below a power of two the ulp is halved.
      */
 
-    (void) frexp(d, &fe);
-    half = ldexp(1.0, fe - 25);
+    half = infer_json_pow2(fe - 25);
     half = (5 - k >= 0) ? half * infer_pow10[5 - k]
                         : half / infer_pow10[k - 5];
 
-    if (off > 0 && frexp(d, &fe) == 0.5) {
+    if (off > 0 && (bits & 0x7fffff) == 0) {        /* f is 0.5 */
         half /= 2;
     }
 
-    if (fabs(fabs(off) - half) <= ldexp(1.0, -30)) {
+    if (fabs(fabs(off) - half) <= 0x1p-30) {
         return infer_json_float_slow(buf, len, v);    /* too close to call */
     }
 
@@ -96,7 +106,7 @@ infer_json_format_float(char *buf, size_t len, float v)
         return infer_json_float_text(buf, neg, m, 6, k);
     }
 
-    if (infer_json_float_digits(d, 9, &k, &m, &off) != 0) {
+    if (infer_json_float_digits(d, fe, 9, &k, &m, &off) != 0) {
         return infer_json_float_slow(buf, len, v);
     }
 
@@ -142,17 +152,23 @@ infer_json_float_slow(char *buf, size_t len, float v)
  */
 
 static int
-infer_json_float_digits(double d, int prec, int *k, uint64_t *m, double *off)
+infer_json_float_digits(double d, int fe, int prec, int *k, uint64_t *m,
+    double *off)
 {
-    int       e, fe, tries;
+    int       e, tries;
     double    s, r;
     uint64_t  lo, hi;
 
     lo = (uint64_t) infer_pow10[prec - 1];
     hi = (uint64_t) infer_pow10[prec];
 
-    (void) frexp(d, &fe);
-    *k = (int) floor((fe - 1) * 0.30102999566398120);   /* log10(2) */
+    /*
+     * floor((fe - 1) * log10(2)) in integers (78913 / 2^18 is log10(2)
+     * to 1e-6; the offset keeps the division's operand positive for any
+     * float's fe); the loop below corrects a k one off either way.
+     */
+
+    *k = ((fe - 1) * 78913 + (64 << 18)) / (1 << 18) - 64;
 
     for (tries = 0; tries < 3; tries++) {
         e = prec - 1 - *k;
@@ -162,11 +178,17 @@ infer_json_float_digits(double d, int prec, int *k, uint64_t *m, double *off)
         }
 
         s = (e >= 0) ? d * infer_pow10[e] : d / infer_pow10[-e];
-        r = nearbyint(s);
+
+        /*
+         * s < 10^10, so s + 0.5 is exact and this is nearbyint(s) but at
+         * a half, which the next test sends away either way.
+         */
+
+        r = (double) (uint64_t) (s + 0.5);
 
         /* s is within ulp(s)/2 of the exact product: a half is unsure */
 
-        if (fabs(fabs(s - r) - 0.5) <= ldexp(1.0, -21)) {
+        if (fabs(fabs(s - r) - 0.5) <= 0x1p-21) {
             return -1;
         }
 
@@ -186,6 +208,21 @@ infer_json_float_digits(double d, int prec, int *k, uint64_t *m, double *off)
     }
 
     return -1;
+}
+
+
+/* 2^e for a normal double's exponent, without ldexp() */
+
+static double
+infer_json_pow2(int e)
+{
+    double    d;
+    uint64_t  bits;
+
+    bits = (uint64_t) (e + 1023) << 52;
+    memcpy(&d, &bits, sizeof(d));
+
+    return d;
 }
 
 
