@@ -97,6 +97,7 @@ CASES=(
     "baseline    /baseline    bench/post.lua bench/example.json"
     "predict     /predict     bench/post.lua bench/example.json $GOAL"
     "predict_log /predict_log bench/post.lua bench/example.json ${GOAL_LOG:-1.10}"
+    "baseline_log /baseline_log bench/post.lua bench/example.json -"
 )
 
 XGB_MODEL=${XGB_MODEL:-}
@@ -276,6 +277,14 @@ http {
         # bytes, no module.  (return discards the request body.)
         location = /baseline {
             default_type "$type";
+            return 200 $body;
+        }
+
+        # What nginx's own access log costs, for scale: the baseline with
+        # the stock combined format, buffered as predict_log's.
+        location = /baseline_log {
+            default_type "$type";
+            access_log logs/baseline.log combined buffer=64k flush=1s;
             return 200 $body;
         }
 
@@ -516,13 +525,13 @@ detach_probe() {
 # ------------------------------------------------------------- reporting
 
 print_header() {
-    printf '%-6s %-10s %10s %6s %9s %10s %9s %9s %5s %5s %5s\n' \
+    printf '%-6s %-13s %10s %6s %9s %10s %9s %9s %5s %5s %5s\n' \
         round case requests ticks 'cpu/req' 'req/s' p50 p99 'srv%' 'cli%' 'oth%'
 }
 
 print_round() {
     awk -F'\t' -v r="$1" '$1 == r {
-        printf "%-6s %-10s %10d %6d %6.2f us %10.0f %6.0f us %6.0f us %5.0f %5.0f %5.0f\n",
+        printf "%-6s %-13s %10d %6d %6.2f us %10.0f %6.0f us %6.0f us %5.0f %5.0f %5.0f\n",
                $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 }' "$RESULTS"
 }
 
@@ -542,7 +551,7 @@ print_summary() {
         rps=$(case_values "$name" 6 | median)
         p50=$(case_values "$name" 7 | median)
         p99=$(case_values "$name" 8 | median)
-        printf '  %-10s cpu/req %6.2f us   %8.0f req/s   p50 %5.0f us   p99 %5.0f us\n' \
+        printf '  %-13s cpu/req %6.2f us   %8.0f req/s   p50 %5.0f us   p99 %5.0f us\n' \
             "$name" "$cpu" "$rps" "$p50" "$p99"
         first=${first:-$name}
         CASE_CPU[$name]=$cpu
@@ -559,10 +568,10 @@ print_summary() {
         ref=${ref:-$first}
         cpu=${CASE_CPU[$name]}
         ratio=$(fcalc "$cpu / ${CASE_CPU[$ref]}")
-        printf '%-9s cpu/req %.2f us   %s %.2f us   ratio %.2f   (median of %s rounds)\n' \
+        printf '%-13s cpu/req %.2f us   %s %.2f us   ratio %.2f   (median of %s rounds)\n' \
             "$name" "$cpu" "$ref" "${CASE_CPU[$ref]}" "$ratio" "$ROUNDS"
         # Per-round ratios show how much the headline ratio can be trusted.
-        printf '          per-round %s/%s: %s\n' "$name" "$ref" "$(round_ratios "$name" "$ref")"
+        printf '              per-round %s/%s: %s\n' "$name" "$ref" "$(round_ratios "$name" "$ref")"
         if [[ $goal != - ]]; then
             verdict="not met"
             if awk -v r="$ratio" -v g="$goal" 'BEGIN { exit !(sprintf("%.2f", r) + 0 <= g + 0) }'; then
@@ -592,6 +601,7 @@ round_order() {
 cleanup() {
     [[ -n ${ATTACH_PID:-} ]] && kill -TERM "$ATTACH_PID" 2>/dev/null
     stop_nginx || true
+    rm -f "$PREFIX/logs/infer.log" "$PREFIX/logs/baseline.log"
 }
 
 main() {
@@ -619,6 +629,9 @@ main() {
     # A previous run killed hard may have left our nginx behind.
     stop_nginx
     trap cleanup EXIT
+    # The access logs grow by a few hundred MB a run: start empty, and
+    # cleanup removes them.
+    rm -f "$PREFIX/logs/infer.log" "$PREFIX/logs/baseline.log"
     : >"$PREFIX/logs/error.log"
 
     # 1. The baseline must send what /predict sends: ask /predict first.
