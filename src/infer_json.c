@@ -682,11 +682,6 @@ infer_json_parse_double(const char *s, size_t len)
     uint64_t     m;
     const char  *p, *end;
 
-    static const double  pow10[] = {
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
-    };
-
     p = s;
     end = s + len;
     neg = (p < end && *p == '-');
@@ -695,7 +690,7 @@ infer_json_parse_double(const char *s, size_t len)
     exp = 0;
 
     for ( /* void */ ; p < end && *p >= '0' && *p <= '9'; p++) {
-        if (m >= (1ULL << 53) / 10) {
+        if (m >= INFER_JSON_EXACT_MANTISSA / 10) {
             goto slow;
         }
 
@@ -704,7 +699,7 @@ infer_json_parse_double(const char *s, size_t len)
 
     if (p < end && *p == '.') {
         for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
-            if (m >= (1ULL << 53) / 10) {
+            if (m >= INFER_JSON_EXACT_MANTISSA / 10) {
                 goto slow;
             }
 
@@ -729,11 +724,14 @@ infer_json_parse_double(const char *s, size_t len)
         exp += eneg ? -e : e;
     }
 
-    if (p != end || exp < -22 || exp > 22) {
+    if (p != end || exp < -INFER_JSON_EXACT_POW10
+        || exp > INFER_JSON_EXACT_POW10)
+    {
         goto slow;
     }
 
-    d = (exp < 0) ? (double) m / pow10[-exp] : (double) m * pow10[exp];
+    d = (exp < 0) ? (double) m / infer_json_pow10[-exp]
+                  : (double) m * infer_json_pow10[exp];
 
     return neg ? -d : d;
 

@@ -89,5 +89,12 @@ size_t infer_json_format_float_printf(char *buf, size_t len, float v);
 /* a JSON number as strtod() reads it, without strtod() when it can */
 double infer_json_parse_double(const char *s, size_t len);
 
+/* 10^0 to 10^22, the powers of ten a double holds exactly */
+#define INFER_JSON_EXACT_POW10  22
+extern const double  infer_json_pow10[INFER_JSON_EXACT_POW10 + 1];
+
+/* below this a decimal mantissa is an exact double (2^53) */
+#define INFER_JSON_EXACT_MANTISSA  (1ULL << 53)
+
 
 #endif /* INFER_JSON_H */

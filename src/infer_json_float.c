@@ -35,7 +35,7 @@ static size_t infer_json_float_text(char *buf, int neg, uint64_t m,
     int prec, int k);
 
 
-static const double  infer_pow10[] = {
+const double  infer_json_pow10[INFER_JSON_EXACT_POW10 + 1] = {
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
 };
@@ -91,8 +91,8 @@ infer_json_format_float(char *buf, size_t len, float v)
      */
 
     half = infer_json_pow2(fe - 25);
-    half = (5 - k >= 0) ? half * infer_pow10[5 - k]
-                        : half / infer_pow10[k - 5];
+    half = (5 - k >= 0) ? half * infer_json_pow10[5 - k]
+                        : half / infer_json_pow10[k - 5];
 
     if (off > 0 && (bits & 0x7fffff) == 0) {        /* f is 0.5 */
         half /= 2;
@@ -159,8 +159,8 @@ infer_json_float_digits(double d, int fe, int prec, int *k, uint64_t *m,
     double    s, r;
     uint64_t  lo, hi;
 
-    lo = (uint64_t) infer_pow10[prec - 1];
-    hi = (uint64_t) infer_pow10[prec];
+    lo = (uint64_t) infer_json_pow10[prec - 1];
+    hi = (uint64_t) infer_json_pow10[prec];
 
     /*
      * floor((fe - 1) * log10(2)) in integers (78913 / 2^18 is log10(2)
@@ -177,7 +177,7 @@ infer_json_float_digits(double d, int fe, int prec, int *k, uint64_t *m,
             return -1;
         }
 
-        s = (e >= 0) ? d * infer_pow10[e] : d / infer_pow10[-e];
+        s = (e >= 0) ? d * infer_json_pow10[e] : d / infer_json_pow10[-e];
 
         /*
          * s < 10^10, so s + 0.5 is exact and this is nearbyint(s) but at
