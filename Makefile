@@ -106,12 +106,13 @@ test-valgrind: $(MODULE)
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) TEST_NGINX_USE_VALGRIND=1 \
 	    scripts/test.sh prove
 
-# the XGBoost evaluator against libxgboost, then CPU per request in nginx
+# the XGBoost evaluator against libxgboost, then CPU and instructions per
+# request in nginx
 BENCH_DATA := $(BUILD)/bench/bench_100x6.json
 
 bench: $(MODULE) $(BUILD)/bench/xgb_bench $(BENCH_DATA) \
        $(BUILD)/bench/metrics_bench $(BUILD)/bench/sched_attach
-	@scripts/deps.sh bench
+	@scripts/deps.sh bench valgrind
 	@echo "=== the metrics core: an update, rendering 20 models (cpu 1)"
 	@taskset -c 1 $(BUILD)/bench/metrics_bench
 	@echo "=== the XGBoost evaluator against libxgboost (one thread, cpu 1)"
@@ -121,6 +122,8 @@ bench: $(MODULE) $(BUILD)/bench/xgb_bench $(BENCH_DATA) \
 	@MODULE=$(MODULE) XGB_MODEL=$(BENCH_DATA) \
 	    XGB_REQUEST=$(BUILD)/bench/bench_row.json \
 	    SCHED_ATTACH=$(BUILD)/bench/sched_attach bench/run.sh
+	@echo "=== instructions per request (callgrind): what load does not move"
+	@MODULE=$(MODULE) bench/instructions.sh
 
 # 100 trees of depth 6 on 32 features, with its rows: too large to commit
 $(BENCH_DATA): t/models/gen_fixtures.py

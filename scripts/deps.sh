@@ -12,7 +12,7 @@ for group in "$@"; do
                         clang bpftool libbpf-dev" ;;
     test)     packages="$packages perl curl clang libclang-rt-14-dev" ;;
     valgrind) packages="$packages valgrind" ;;
-    bench)    packages="$packages wrk curl util-linux procps" ;;
+    bench)    packages="$packages wrk hey curl util-linux procps" ;;
     fullbuild) packages="$packages dpkg-dev libpcre2-dev zlib1g-dev" ;;
     xgboost)  packages="$packages python3-xgboost python3-sklearn libxgboost-dev" ;;
     schedlat) packages="$packages libcap2-bin util-linux procps curl bpftool hey" ;;
