@@ -567,9 +567,15 @@ print_summary() {
         [[ -n $goal ]] || continue          # a reference
         ref=${ref:-$first}
         cpu=${CASE_CPU[$name]}
-        ratio=$(fcalc "$cpu / ${CASE_CPU[$ref]}")
-        printf '%-13s cpu/req %.2f us   %s %.2f us   ratio %.2f   (median of %s rounds)\n' \
-            "$name" "$cpu" "$ref" "${CASE_CPU[$ref]}" "$ratio" "$ROUNDS"
+        # The ratio is the median of the rounds' own ratios: a case and its
+        # reference run back to back (ABBA), so a round's ratio compares
+        # like with like, while the host's load moves every case's CPU
+        # from one round to the next (a baseline of 12 to 17 us).  The
+        # ratio of the medians, which mixes rounds, is printed beside it.
+        ratio=$(round_ratios "$name" "$ref" | tr ' ' '\n' | median)
+        printf '%-13s cpu/req %.2f us   %s %.2f us   ratio %.2f   (median of %s rounds'"'"' ratios; of the medians: %.2f)\n' \
+            "$name" "$cpu" "$ref" "${CASE_CPU[$ref]}" "$ratio" "$ROUNDS" \
+            "$(fcalc "$cpu / ${CASE_CPU[$ref]}")"
         # Per-round ratios show how much the headline ratio can be trusted.
         printf '              per-round %s/%s: %s\n' "$name" "$ref" "$(round_ratios "$name" "$ref")"
         if [[ $goal != - ]]; then
