@@ -27,7 +27,7 @@ then
         . ./conf_flags
         flags=("${NGX_CONF_FLAGS[@]}")
         cc_opt=$("${NGINX:-/usr/sbin/nginx}" -V 2>&1 \
-                 | sed -n "s/.*--with-cc-opt='\([^']*\)'.*/\1/p")
+                 | sed -n "s/.*--with-cc-opt='\([^']*\)'.*/\1/p") || cc_opt=
         [ -z "$cc_opt" ] || flags+=("--with-cc-opt=$cc_opt")
     else
         read -r -a flags <<< "${NGINX_CONFIGURE_FLAGS:---with-compat --with-threads}"
