@@ -177,8 +177,7 @@ ok $? "STOPSIGNAL is SIGQUIT" "got $stopsig"
 podman run --rm --network none "$image" nginx -t > "$work/nginx-t.log" 2>&1
 ok $? "nginx -t in the image" "$(tail -1 "$work/nginx-t.log")"
 
-# what the image's nginx.conf has on (the build comments out a directive
-# the module does not have yet: deploy/nginx-conf-pending.sh)
+# what the image's nginx.conf has on
 conf=$(podman run --rm --network none "$image" cat /etc/nginx/nginx.conf 2>/dev/null)
 has() { grep -Eq "^[[:space:]]*$1[[:space:];]" <<< "$conf"; }
 

@@ -45,12 +45,4 @@ install -m 0755 "$root/deploy/image/healthcheck" "$out/healthcheck"
 mkdir -p /usr/lib/nginx/modules
 cp "$so" /usr/lib/nginx/modules/
 cp -r "$out/etc/nginx/." /etc/nginx/
-pending=$("$root/deploy/nginx-conf-pending.sh" /etc/nginx/nginx.conf)
-
-if [ -n "$pending" ]; then
-    echo "stage: the module does not have these yet; nginx.conf goes" \
-         "without them:" $pending
-fi
-
-cp /etc/nginx/nginx.conf "$out/etc/nginx/nginx.conf"
 nginx -t
