@@ -13,6 +13,7 @@
 
 #define INFER_JSON_MAX_DEPTH   32     /* of values skipped under unknown keys */
 #define INFER_JSON_FIRST_ROWS  16     /* a batch's first allocation, in rows */
+#define INFER_JSON_EXACT_MANTISSA  (1ULL << 53)  /* below: an exact double */
 
 
 typedef enum {
@@ -69,7 +70,7 @@ static void infer_json_print(void *ctx, const char *s, size_t len);
 static void infer_json_gen_key(yajl_gen g, const char *key);
 static unsigned char *infer_json_copy(unsigned char *p, const char *s);
 static unsigned char *infer_json_put_row(unsigned char *p, const float *y,
-    size_t n);
+    size_t n, size_t *first_len);
 static unsigned char *infer_json_put_ms(unsigned char *p, uint64_t ns);
 
 
@@ -583,7 +584,7 @@ int
 infer_json_write_response(infer_buf_t *out, infer_response_t *resp)
 {
     size_t          r, need;
-    unsigned char  *p, *first;
+    unsigned char  *p;
 
     need = sizeof("{\"predictions\":[],\"latency_ms\":}") + 24
            + resp->model_fields_len
@@ -594,28 +595,30 @@ infer_json_write_response(infer_buf_t *out, infer_response_t *resp)
     }
 
     p = out->data + out->len;
+    p = infer_json_copy(p, resp->batch ? "{\"predictions\":["
+                                       : "{\"prediction\":");
+
+    /* y[0]'s text, for $infer_prediction to point at (past a row's [) */
+
+    resp->first_off = (p - out->data) + (resp->noutputs > 1);
+    resp->first_len = 0;
 
     if (resp->batch) {
-        p = infer_json_copy(p, "{\"predictions\":[");
-        first = p;
-
         for (r = 0; r < resp->rows; r++) {
             if (r) {
                 *p++ = ',';
             }
 
             p = infer_json_put_row(p, resp->y + r * resp->noutputs,
-                                   resp->noutputs);
+                                   resp->noutputs,
+                                   r ? NULL : &resp->first_len);
         }
 
         *p++ = ']';
 
     } else {
-        p = infer_json_copy(p, "{\"prediction\":");
-        first = p;
-        p = infer_json_put_row(p, resp->y, resp->noutputs);
+        p = infer_json_put_row(p, resp->y, resp->noutputs, &resp->first_len);
     }
-
 
     memcpy(p, resp->model_fields, resp->model_fields_len);
     p += resp->model_fields_len;
@@ -625,19 +628,6 @@ infer_json_write_response(infer_buf_t *out, infer_response_t *resp)
     *p++ = '}';
 
     out->len = p - out->data;
-
-    /* $infer_prediction points here rather than format y[0] again */
-
-    first += (resp->rows && resp->noutputs > 1);    /* past the row's [ */
-    resp->first_off = first - out->data;
-    resp->first_len = 0;
-
-    while (resp->rows && first + resp->first_len < p
-           && first[resp->first_len] != ','
-           && first[resp->first_len] != ']')
-    {
-        resp->first_len++;
-    }
 
     return INFER_OK;
 }
@@ -667,75 +657,104 @@ infer_json_write_error(infer_buf_t *out, const char *msg)
 
 
 /*
- * Clinger's fast path: a mantissa below 2^53 and a power of ten up to
- * 10^22 are both exact doubles, and one multiplication or division of
- * exact operands is correctly rounded, so the result is what strtod()
- * gives.  Other numbers go to strtod().  yajl has checked the syntax.
+ * A JSON number, -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, at the
+ * start of [s, end): the end of its text, and in *d its value as strtod()
+ * reads it; NULL when s starts with none of at most INFER_JSON_MAX_NUMBER
+ * characters.  Clinger's fast path: a mantissa below 2^53 and a power of
+ * ten up to 10^22 are both exact doubles, and one multiplication or
+ * division of exact operands is correctly rounded, so the result is what
+ * strtod() gives.  Other numbers go to strtod().
  */
 
-double
-infer_json_parse_double(const char *s, size_t len)
+const char *
+infer_json_scan_number(const char *s, const char *end, double *d)
 {
-    int          neg, exp, e, eneg;
+    int          neg, eneg, exp, e, exact;
     char         buf[INFER_JSON_MAX_NUMBER + 1];
-    double       d;
     uint64_t     m;
-    const char  *p, *end;
+    const char  *p, *digits;
 
     p = s;
-    end = s + len;
     neg = (p < end && *p == '-');
     p += neg;
+
     m = 0;
     exp = 0;
+    exact = 1;                  /* m < 2^53: no digit was lost */
 
-    for ( /* void */ ; p < end && *p >= '0' && *p <= '9'; p++) {
-        if (m >= INFER_JSON_EXACT_MANTISSA / 10) {
-            goto slow;
-        }
-
+    for (digits = p; p < end && *p >= '0' && *p <= '9'; p++) {
+        exact &= (m < INFER_JSON_EXACT_MANTISSA / 10);
         m = m * 10 + (*p - '0');
     }
 
-    if (p < end && *p == '.') {
-        for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
-            if (m >= INFER_JSON_EXACT_MANTISSA / 10) {
-                goto slow;
-            }
+    if (p == digits || (*digits == '0' && p - digits > 1)) {
+        return NULL;
+    }
 
+    if (p < end && *p == '.') {
+        for (digits = ++p; p < end && *p >= '0' && *p <= '9'; p++) {
+            exact &= (m < INFER_JSON_EXACT_MANTISSA / 10);
             m = m * 10 + (*p - '0');
             exp--;
+        }
+
+        if (p == digits) {
+            return NULL;
         }
     }
 
     if (p < end && (*p == 'e' || *p == 'E')) {
         p++;
         eneg = (p < end && *p == '-');
-        p += (p < end && (*p == '-' || *p == '+'));
+        p += (p < end && (*p == '+' || *p == '-'));
 
-        for (e = 0; p < end && *p >= '0' && *p <= '9'; p++) {
-            if (e > 1000) {
-                goto slow;
+        for (digits = p, e = 0; p < end && *p >= '0' && *p <= '9'; p++) {
+            if (e < 1000) {
+                e = e * 10 + (*p - '0');
             }
+        }
 
-            e = e * 10 + (*p - '0');
+        if (p == digits) {
+            return NULL;
         }
 
         exp += eneg ? -e : e;
     }
 
-    if (p != end || exp < -INFER_JSON_EXACT_POW10
-        || exp > INFER_JSON_EXACT_POW10)
-    {
-        goto slow;
+    if (p - s > INFER_JSON_MAX_NUMBER) {
+        return NULL;
     }
 
-    d = (exp < 0) ? (double) m / infer_json_pow10[-exp]
-                  : (double) m * infer_json_pow10[exp];
+    if (exact && exp >= -INFER_JSON_EXACT_POW10
+        && exp <= INFER_JSON_EXACT_POW10)
+    {
+        *d = (exp < 0) ? (double) m / infer_json_pow10[-exp]
+                       : (double) m * infer_json_pow10[exp];
+        *d = neg ? -*d : *d;
 
-    return neg ? -d : d;
+    } else {
+        memcpy(buf, s, p - s);
+        buf[p - s] = '\0';
+        *d = strtod(buf, NULL);
+    }
 
-slow:
+    return p;
+}
+
+
+/* what strtod() makes of s, up to INFER_JSON_MAX_NUMBER characters */
+
+double
+infer_json_parse_double(const char *s, size_t len)
+{
+    char    buf[INFER_JSON_MAX_NUMBER + 1];
+    double  d;
+
+    if (infer_json_scan_number(s, s + len, &d) == s + len) {
+        return d;
+    }
+
+    /* not one JSON number: a configuration's "5." or ".5" */
 
     if (len > INFER_JSON_MAX_NUMBER) {
         len = INFER_JSON_MAX_NUMBER;
@@ -760,27 +779,34 @@ infer_json_copy(unsigned char *p, const char *s)
 }
 
 
+/* y[0..n), an array if n > 1; first_len (if not NULL): y[0]'s text's */
+
 static unsigned char *
-infer_json_put_row(unsigned char *p, const float *y, size_t n)
+infer_json_put_row(unsigned char *p, const float *y, size_t n,
+    size_t *first_len)
 {
-    size_t  i;
+    size_t  i, len;
 
-    if (n == 1) {
-        return p + infer_json_format_float((char *) p,
-                                           INFER_JSON_FLOAT_LEN, y[0]);
+    if (n > 1) {
+        *p++ = '[';
     }
-
-    *p++ = '[';
 
     for (i = 0; i < n; i++) {
         if (i) {
             *p++ = ',';
         }
 
-        p += infer_json_format_float((char *) p, INFER_JSON_FLOAT_LEN, y[i]);
+        len = infer_json_format_float((char *) p, INFER_JSON_FLOAT_LEN, y[i]);
+        p += len;
+
+        if (i == 0 && first_len != NULL) {
+            *first_len = len;
+        }
     }
 
-    *p++ = ']';
+    if (n > 1) {
+        *p++ = ']';
+    }
 
     return p;
 }

@@ -55,6 +55,8 @@ infer_request_parser_t *infer_request_parser_create(
 int infer_request_parse(infer_request_parser_t *p, const unsigned char *data,
     size_t len);
 int infer_request_finish(infer_request_parser_t *p, infer_request_t *req);
+const char *infer_request_error(const infer_request_parser_t *p);
+void infer_request_parser_free(infer_request_parser_t *p);
 
 /*
  * The common request whole in one buffer, read without yajl (see
@@ -65,8 +67,6 @@ int infer_request_finish(infer_request_parser_t *p, infer_request_t *req);
 int infer_request_parse_whole(const infer_request_opts_t *opts,
     const unsigned char *data, size_t len, const infer_alloc_t *alloc,
     infer_request_t *req);
-const char *infer_request_error(const infer_request_parser_t *p);
-void infer_request_parser_free(infer_request_parser_t *p);
 
 /*
  * ,"model_name":"m","model_version":"1": escaped by yajl_gen once, when
@@ -86,15 +86,17 @@ size_t infer_json_format_float(char *buf, size_t len, float v);
 /* the same with snprintf() and strtof(): the reference, for tests */
 size_t infer_json_format_float_printf(char *buf, size_t len, float v);
 
-/* a JSON number as strtod() reads it, without strtod() when it can */
+/*
+ * A JSON number at s: the end of its text, its value (as strtod() reads
+ * it, without strtod() when it can) in *d; NULL if s starts with none.
+ */
+const char *infer_json_scan_number(const char *s, const char *end, double *d);
+/* what strtod() makes of s, through infer_json_scan_number() when it can */
 double infer_json_parse_double(const char *s, size_t len);
 
 /* 10^0 to 10^22, the powers of ten a double holds exactly */
 #define INFER_JSON_EXACT_POW10  22
 extern const double  infer_json_pow10[INFER_JSON_EXACT_POW10 + 1];
-
-/* below this a decimal mantissa is an exact double (2^53) */
-#define INFER_JSON_EXACT_MANTISSA  (1ULL << 53)
 
 
 #endif /* INFER_JSON_H */

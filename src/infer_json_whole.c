@@ -202,84 +202,22 @@ infer_whole_row(infer_whole_t *w, float *x, size_t n)
 
 
 /*
- * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, converted as the
- * streaming parser converts it (infer_json_parse_double()), with its
- * Clinger fast path taken in the same scan; a number that is not a
- * finite float is left to the streaming parser, and to its error message.
+ * A JSON number converted as the streaming parser converts it; a number
+ * that is not a finite float is left to the streaming parser, and to its
+ * error message.
  */
 
 static int
 infer_whole_number(infer_whole_t *w, float *v)
 {
-    int                   neg, eneg, exp, e, exact;
-    float                 f;
-    double                d;
-    uint64_t              m;
-    const unsigned char  *p, *end, *start, *digits;
+    float        f;
+    double       d;
+    const char  *end;
 
-    start = w->p;
-    end = w->end;
-    p = start;
-
-    neg = (p < end && *p == '-');
-    p += neg;
-
-    m = 0;
-    exp = 0;
-    exact = 1;                  /* m < 2^53: no digit was lost */
-
-    for (digits = p; p < end && *p >= '0' && *p <= '9'; p++) {
-        exact &= (m < INFER_JSON_EXACT_MANTISSA / 10);
-        m = m * 10 + (*p - '0');
-    }
-
-    if (p == digits || (*digits == '0' && p - digits > 1)) {
+    end = infer_json_scan_number((const char *) w->p, (const char *) w->end,
+                                 &d);
+    if (end == NULL) {
         return 0;
-    }
-
-    if (p < end && *p == '.') {
-        for (digits = ++p; p < end && *p >= '0' && *p <= '9'; p++) {
-            exact &= (m < INFER_JSON_EXACT_MANTISSA / 10);
-            m = m * 10 + (*p - '0');
-            exp--;
-        }
-
-        if (p == digits) {
-            return 0;
-        }
-    }
-
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        p++;
-        eneg = (p < end && *p == '-');
-        p += (p < end && (*p == '+' || *p == '-'));
-
-        for (digits = p, e = 0; p < end && *p >= '0' && *p <= '9'; p++) {
-            if (e < 1000) {
-                e = e * 10 + (*p - '0');
-            }
-        }
-
-        if (p == digits) {
-            return 0;
-        }
-
-        exp += eneg ? -e : e;
-    }
-
-    if (p - start > INFER_JSON_MAX_NUMBER) {
-        return 0;
-    }
-
-    if (exact && exp >= -INFER_JSON_EXACT_POW10
-        && exp <= INFER_JSON_EXACT_POW10)
-    {
-        d = (exp < 0) ? (double) m / infer_json_pow10[-exp]
-                      : (double) m * infer_json_pow10[exp];
-        d = neg ? -d : d;
-
-    } else {
-        d = infer_json_parse_double((const char *) start, p - start);
     }
 
     f = (float) d;
@@ -289,7 +227,7 @@ infer_whole_number(infer_whole_t *w, float *v)
     }
 
     *v = f;
-    w->p = p;
+    w->p = (const unsigned char *) end;
 
     return 1;
 }
