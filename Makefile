@@ -21,13 +21,20 @@ NGINX_BIN  ?= /usr/sbin/nginx
 NGINX_SRC  ?= /usr/share/nginx/src
 MODULE     := $(BUILD)/ngx_http_infer_module.so
 
-CORE_SRCS  := $(filter-out %.bpf.c,$(wildcard src/infer_*.c))
-CORE_HDRS  := $(wildcard src/infer_*.h)
+# the ONNX reader's protobuf code, generated from Debian's onnx.proto
+PB_C       := $(BUILD)/onnx/onnx.pb-c.c
+
+CORE_SRCS  := $(filter-out %.bpf.c,$(wildcard src/infer_*.c)) \
+              $(wildcard src/onnx/infer_onnx_*.c)
+CORE_HDRS  := $(wildcard src/infer_*.h src/onnx/infer_onnx*.h)
+CORE_ALL   := $(CORE_SRCS) $(PB_C)
+CORE_LIBS  := -lyajl -lprotobuf-c -lm -pthread
 GLUE_SRCS  := ngx_http_infer_module.c $(wildcard src/ngx_http_infer_*.[ch])
 TEST_SRCS  := $(filter-out src/test/infer_unit_test.c, \
                 $(wildcard src/test/infer_*_test.c src/test/*.h))
 
-CORE_FLAGS := -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Isrc
+CORE_INCS  := -Isrc -Isrc/onnx -I$(BUILD)/onnx
+CORE_FLAGS := -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(CORE_INCS)
 SANITIZE   := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
 FUZZ_TIME  ?= 10
 
@@ -51,19 +58,30 @@ run: $(MODULE)
 	$(NGINX_BIN) -p $(BUILD)/run/ -c $(ROOT)/conf/nginx.conf \
 	    -g "load_module $(MODULE); daemon off;"
 
-# the core alone, with the sanitizers: no nginx needed
-$(BUILD)/test/unit: $(CORE_SRCS) $(CORE_HDRS) $(TEST_SRCS) src/test/infer_unit_test.c
+# protoc-c, on the onnx.proto of libonnx-dev (or python3-onnx's)
+$(PB_C):
 	@scripts/deps.sh build
 	@mkdir -p $(dir $@)
-	$(CC) $(CORE_FLAGS) $(SANITIZE) $(CORE_SRCS) \
-	    $(filter %.c,$(TEST_SRCS)) src/test/infer_unit_test.c \
-	    -lyajl -lm -pthread -o $@
+	@proto=$$(ls /usr/include/onnx/onnx.proto \
+	             /usr/lib/python3/dist-packages/onnx/onnx.proto 2>/dev/null \
+	          | head -1); \
+	 echo "protoc-c $$proto"; \
+	 protoc-c --c_out=$(dir $@) --proto_path=$$(dirname $$proto) $$proto
 
-$(BUILD)/fuzz/%: src/test/infer_fuzz_%.c $(CORE_SRCS) $(CORE_HDRS)
+# the core alone, with the sanitizers: no nginx needed
+$(BUILD)/test/unit: $(CORE_ALL) $(CORE_HDRS) $(TEST_SRCS) \
+                    src/test/infer_unit_test.c
+	@scripts/deps.sh build
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_FLAGS) $(SANITIZE) $(CORE_ALL) \
+	    $(filter %.c,$(TEST_SRCS)) src/test/infer_unit_test.c \
+	    $(CORE_LIBS) -o $@
+
+$(BUILD)/fuzz/%: src/test/infer_fuzz_%.c $(CORE_ALL) $(CORE_HDRS)
 	@scripts/deps.sh build test
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(CORE_SRCS) \
-	    $< -lyajl -lm -o $@
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CORE_INCS) \
+	    $(CORE_ALL) $< $(CORE_LIBS) -o $@
 
 unit: $(BUILD)/test/unit
 	@cd $(ROOT) && $(BUILD)/test/unit
@@ -134,11 +152,12 @@ $(BENCH_DATA): t/models/gen_fixtures.py
 	@scripts/deps.sh xgboost
 	/usr/bin/python3 t/models/gen_fixtures.py --bench $(dir $@)
 
-$(BUILD)/bench/metrics_bench: src/test/infer_metrics_bench.c $(CORE_SRCS) \
+$(BUILD)/bench/metrics_bench: src/test/infer_metrics_bench.c $(CORE_ALL) \
                               $(CORE_HDRS)
 	@scripts/deps.sh build
 	@mkdir -p $(dir $@)
-	$(CC) -std=c99 -D_GNU_SOURCE -O2 -Isrc $(CORE_SRCS) $< -lyajl -lm -o $@
+	$(CC) -std=c99 -D_GNU_SOURCE -O2 $(CORE_INCS) $(CORE_ALL) $< \
+	    $(CORE_LIBS) -o $@
 
 # the probe attached from outside, for the predict_probe case
 BPF_ARCH   := $(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(shell uname -m)))
@@ -166,14 +185,12 @@ $(BUILD)/test/schedlat_check: src/test/schedlat_check.c $(SCHEDLAT) $(SKEL)
 	$(CC) -std=c99 -D_GNU_SOURCE -O2 -DINFER_SCHEDLAT_BPF=1 \
 	    -I$(BUILD)/bpf -Isrc $< $(SCHEDLAT) -lbpf -o $@
 
-# -O: what nginx builds the module with
-$(BUILD)/bench/xgb_bench: bench/xgb_bench.c $(CORE_SRCS) $(CORE_HDRS)
+# -O2: what nginx builds the module with
+$(BUILD)/bench/xgb_bench: bench/xgb_bench.c $(CORE_ALL) $(CORE_HDRS)
 	@scripts/deps.sh build xgboost
 	@mkdir -p $(dir $@)
-	$(CC) -std=c99 -D_GNU_SOURCE -O -Isrc bench/xgb_bench.c \
-	    src/infer_core.c src/infer_model.c src/infer_linear.c \
-	    src/infer_xgboost.c src/infer_xgboost_eval.c \
-	    -lxgboost -lyajl -lm -o $@
+	$(CC) -std=c99 -D_GNU_SOURCE -O2 $(CORE_INCS) bench/xgb_bench.c \
+	    $(CORE_ALL) -lxgboost $(CORE_LIBS) -o $@
 
 clean:
 	rm -rf $(BUILD) t/servroot*

@@ -1,5 +1,19 @@
 # ngx_http_infer_module: extra make rules, read by nginx's auto/make.
 #
+# The C code of ONNX's protobuf messages, generated in objs/ by protoc-c
+# from the onnx.proto config found (never committed).
+
+cat << END                                                >> $NGX_MAKEFILE
+
+$NGX_OBJS/onnx.pb-c.c:	$INFER_ONNX_PROTO
+	$INFER_PROTOC_C --c_out=$NGX_OBJS \\
+		--proto_path=`dirname $INFER_ONNX_PROTO` $INFER_ONNX_PROTO
+
+$NGX_OBJS/onnx.pb-c.h:	$NGX_OBJS/onnx.pb-c.c
+
+END
+
+#
 # The scheduler-delay probe's BPF object and its libbpf skeleton, built in
 # objs/ (never committed): clang compiles the CO-RE program for the bpf
 # target, bpftool embeds it in infer_schedlat.skel.h, which infer_schedlat.c

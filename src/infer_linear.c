@@ -56,6 +56,8 @@ const infer_model_ops_t  infer_linear_ops = {
     "linear",
     infer_linear_probe,
     infer_linear_load,
+    NULL,
+    NULL,
     infer_linear_eval,
     infer_linear_free
 };

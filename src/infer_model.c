@@ -19,10 +19,12 @@ static int infer_model_load_json(infer_model_t *m, const unsigned char *data,
 static void infer_model_json_error(const unsigned char *data, size_t len,
     char *err, size_t errlen);
 static const infer_model_ops_t *infer_model_find_format(const char *name);
+static void infer_model_default_tensors(infer_model_t *m);
 
 
-/* the formats, in the order their probes are tried */
+/* the formats, in the order their probes are tried: bytes first, then JSON */
 static const infer_model_ops_t  *infer_model_formats[] = {
+    &infer_onnx_ops,
     &infer_linear_ops,
     &infer_xgboost_ops,
     NULL
@@ -125,12 +127,27 @@ int
 infer_model_load_buffer(infer_model_t **mp, const unsigned char *data,
     size_t len, const char *format, char *err, size_t errlen)
 {
-    int             rc;
-    infer_model_t  *m;
+    int                        rc;
+    infer_model_t             *m;
+    const infer_model_ops_t   *ops, **f;
 
-    if (format != NULL && infer_model_find_format(format) == NULL) {
-        snprintf(err, errlen, "unknown format \"%s\"", format);
-        return INFER_EINVAL;
+    ops = NULL;
+
+    if (format != NULL) {
+        ops = infer_model_find_format(format);
+
+        if (ops == NULL) {
+            snprintf(err, errlen, "unknown format \"%s\"", format);
+            return INFER_EINVAL;
+        }
+    }
+
+    /* a format read from bytes, if one recognises them */
+
+    for (f = infer_model_formats; ops == NULL && *f != NULL; f++) {
+        if ((*f)->probe != NULL && (*f)->probe(data, len)) {
+            ops = *f;
+        }
     }
 
     m = calloc(1, sizeof(infer_model_t));
@@ -139,15 +156,47 @@ infer_model_load_buffer(infer_model_t **mp, const unsigned char *data,
         return INFER_ERROR;
     }
 
-    rc = infer_model_load_json(m, data, len, format, err, errlen);
+    if (ops != NULL && ops->load != NULL) {
+        m->ops = ops;
+        rc = ops->load(m, data, len, err, errlen);
+
+    } else {
+        rc = infer_model_load_json(m, data, len, format, err, errlen);
+    }
+
     if (rc != INFER_OK) {
         infer_model_free(m);
         return rc;
     }
 
+    infer_model_default_tensors(m);
     *mp = m;
 
     return INFER_OK;
+}
+
+
+/* a format that names no tensors has "input-0" and "output-0", 1-d */
+
+static void
+infer_model_default_tensors(infer_model_t *m)
+{
+    if (m->input.name == NULL) {
+        m->input.name = "input-0";
+        m->input.ndims = 1;
+        m->input.dims[0] = m->nfeatures;
+        m->input.size = m->nfeatures;
+    }
+
+    if (m->outputs == NULL) {
+        m->output0.name = "output-0";
+        m->output0.ndims = 1;
+        m->output0.dims[0] = m->noutputs;
+        m->output0.size = m->noutputs;
+        m->output0.offset = 0;
+        m->outputs = &m->output0;
+        m->noutput_tensors = 1;
+    }
 }
 
 
@@ -168,7 +217,7 @@ infer_model_load_json(infer_model_t *m, const unsigned char *data,
     /* yajl_tree_parse() wants a NUL-terminated string, and so no NUL */
 
     if (memchr(data, '\0', len) != NULL) {
-        snprintf(err, errlen, "not a JSON model: the file has a NUL byte");
+        snprintf(err, errlen, "not an ONNX or JSON model: the file has a NUL byte");
         return INFER_EJSON;
     }
 
@@ -196,6 +245,10 @@ infer_model_load_json(infer_model_t *m, const unsigned char *data,
     }
 
     for (f = infer_model_formats; *f != NULL; f++) {
+        if ((*f)->load_json == NULL) {
+            continue;
+        }
+
         if (format != NULL ? strcmp((*f)->name, format) == 0
                            : (*f)->probe_json(root))
         {

@@ -117,6 +117,8 @@ const infer_model_ops_t  infer_xgboost_ops = {
     "xgboost",
     infer_xgb_probe,
     infer_xgb_load,
+    NULL,
+    NULL,
     infer_xgb_eval,
     infer_xgb_free
 };

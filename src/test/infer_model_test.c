@@ -183,7 +183,7 @@ test_bad_models(void)
     rc = infer_model_load_buffer(&m, (const unsigned char *) "{\0}", 3, NULL,
                                  err, sizeof(err));
     CHECK(rc == INFER_EJSON);
-    CHECK_STR(err, "not a JSON model: the file has a NUL byte");
+    CHECK_STR(err, "not an ONNX or JSON model: the file has a NUL byte");
 
     rc = infer_model_load_buffer(&m, (const unsigned char *) "{}", 2,
                                  "pickle", err, sizeof(err));
