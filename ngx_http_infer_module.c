@@ -13,6 +13,7 @@
 #define NGX_HTTP_INFER_NAME_LEN    128
 #define NGX_HTTP_INFER_OFFLOAD_NS  50000   /* default threshold: 50us */
 #define NGX_HTTP_INFER_WARM_ROWS   32      /* evaluated to measure a row */
+#define NGX_HTTP_INFER_WARM_ONE    100000  /* ns: a row this slow is enough */
 
 
 static ngx_int_t ngx_http_infer_postconfiguration(ngx_conf_t *cf);
@@ -264,6 +265,9 @@ ngx_http_infer_init_main_conf(ngx_conf_t *cf, void *conf)
         vm->format = infer_model_format(im[i].model);
         vm->nfeatures = im[i].model->nfeatures;
         vm->noutputs = im[i].model->noutputs;
+        vm->input = &im[i].model->input;
+        vm->outputs = im[i].model->outputs;
+        vm->noutput_tensors = im[i].model->noutput_tensors;
     }
 
     return ngx_http_infer_metrics_init_conf(cf, imcf);
@@ -401,27 +405,30 @@ ngx_http_infer_exit_process(ngx_cycle_t *cycle)
 
 
 /*
- * A row of zeros through the model, NGX_HTTP_INFER_WARM_ROWS times: the
- * first pass pages the model in, the time gives the cost of a row, by
- * which infer_thread_pool decides what to move off the event loop.
+ * A row of zeros through the model: the first pass pages the model in
+ * (and gives this thread its scratch), the next ones time a row, by which
+ * infer_thread_pool decides what to move off the event loop.  A row that
+ * takes NGX_HTTP_INFER_WARM_ONE is timed alone; a cheaper one over
+ * NGX_HTTP_INFER_WARM_ROWS rows (a CNN's image would hold up the worker's
+ * start, a linear model's row is too quick to time alone).
  */
 
 static void
 ngx_http_infer_warm_up(ngx_cycle_t *cycle, ngx_http_infer_model_t *im)
 {
-    size_t     i, n, rows;
+    size_t     i, rows, width;
     float     *x, *y;
     uint64_t   start, ns;
 
-    rows = NGX_HTTP_INFER_WARM_ROWS;
-    n = rows * (im->model->nfeatures + im->model->noutputs);
+    width = im->model->nfeatures + im->model->noutputs;
+    rows = 1;
 
-    x = ngx_calloc(n * sizeof(float), cycle->log);
+    x = ngx_calloc(width * sizeof(float), cycle->log);
     if (x == NULL) {
         return;
     }
 
-    y = x + rows * im->model->nfeatures;
+    y = x + im->model->nfeatures;
 
     if (infer_model_eval(im->model, x, 1, y) != INFER_OK) {
         goto failed;
@@ -429,11 +436,30 @@ ngx_http_infer_warm_up(ngx_cycle_t *cycle, ngx_http_infer_model_t *im)
 
     start = ngx_http_infer_now_ns();
 
-    if (infer_model_eval(im->model, x, rows, y) != INFER_OK) {
+    if (infer_model_eval(im->model, x, 1, y) != INFER_OK) {
         goto failed;
     }
 
     ns = ngx_http_infer_now_ns() - start;
+
+    if (ns < NGX_HTTP_INFER_WARM_ONE) {
+        ngx_free(x);
+        rows = NGX_HTTP_INFER_WARM_ROWS;
+
+        x = ngx_calloc(rows * width * sizeof(float), cycle->log);
+        if (x == NULL) {
+            return;
+        }
+
+        y = x + rows * im->model->nfeatures;
+        start = ngx_http_infer_now_ns();
+
+        if (infer_model_eval(im->model, x, rows, y) != INFER_OK) {
+            goto failed;
+        }
+
+        ns = ngx_http_infer_now_ns() - start;
+    }
 
     for (i = 0; i < rows * im->model->noutputs; i++) {
         if (!isfinite(y[i])) {

@@ -38,6 +38,10 @@ struct infer_request_parser_s {
     size_t                 rows;      /* complete rows */
     size_t                 col;       /* numbers seen in the current row */
 
+    /* a nested row: the depth in it (1: its outer array), counts by depth */
+    size_t                 level;
+    size_t                 count[INFER_JSON_MAX_DIMS + 1];
+
     infer_parse_state_e    state;
     size_t                 skip_depth;
     unsigned               seen_features:1;
@@ -55,6 +59,11 @@ static int infer_request_begin_row(infer_request_parser_t *p);
 static int infer_request_end_row(infer_request_parser_t *p);
 static int infer_request_value(infer_request_parser_t *p, float v);
 static int infer_request_skip_scalar(infer_request_parser_t *p);
+static int infer_request_nested(infer_request_parser_t *p, int open);
+static int infer_request_shape_error(infer_request_parser_t *p,
+    size_t depth, size_t n);
+static unsigned char *infer_json_put_nested(unsigned char *p, const float *y,
+    const size_t *dims, size_t ndims, size_t *first_len);
 
 static int infer_on_null(void *ctx);
 static int infer_on_boolean(void *ctx, int b);
@@ -109,6 +118,15 @@ infer_request_parser_create(const infer_request_opts_t *opts,
     p->alloc = alloc;
     p->opts = *opts;
     p->state = INFER_PARSE_START;
+
+    if (opts->ndims > INFER_JSON_MAX_DIMS || (opts->ndims && !opts->dims)) {
+        infer_free(alloc, p);
+        return NULL;
+    }
+
+    if (opts->ndims < 2) {
+        p->opts.ndims = 0;                /* flat */
+    }
 
     if (infer_json_stream_init(&p->js, &infer_request_callbacks, p, alloc)
         != INFER_OK)
@@ -248,9 +266,89 @@ infer_request_begin_row(infer_request_parser_t *p)
     }
 
     p->col = 0;
+    p->level = 1;
+    p->count[1] = 0;
     p->state = INFER_PARSE_ROW;
 
     return 1;
+}
+
+
+/*
+ * In a row nested as the model's dims: an array opens (open) or closes at
+ * p->level; each depth's length is checked when its array closes.
+ */
+
+static int
+infer_request_nested(infer_request_parser_t *p, int open)
+{
+    size_t  d;
+
+    d = p->level;
+
+    if (open) {
+        if (d >= p->opts.ndims) {
+            return infer_request_shape_error(p, d, 0);
+        }
+
+        p->count[d]++;
+        p->level++;
+        p->count[d + 1] = 0;
+
+        return 1;
+    }
+
+    if (p->count[d] != p->opts.dims[d - 1]) {
+        return infer_request_shape_error(p, d, p->count[d]);
+    }
+
+    if (--p->level == 0) {
+        return infer_request_end_row(p);
+    }
+
+    return 1;
+}
+
+
+/* a 422 naming the row's expected shape */
+
+static int
+infer_request_shape_error(infer_request_parser_t *p, size_t depth, size_t n)
+{
+    char    shape[96], row[48];
+    size_t  i, at;
+    int     len;
+
+    at = 0;
+
+    for (i = 0; i < p->opts.ndims && at < sizeof(shape); i++) {
+        len = snprintf(shape + at, sizeof(shape) - at, "%s%zu",
+                       i ? "," : "", p->opts.dims[i]);
+        at += (len > 0) ? (size_t) len : 0;
+    }
+
+    if (p->batch) {
+        snprintf(row, sizeof(row), "instances[%zu]", p->rows);
+
+    } else {
+        snprintf(row, sizeof(row), "\"features\"");
+    }
+
+    if (depth >= p->opts.ndims && n == 0) {
+        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "%s is nested "
+                                      "deeper than the model's rows, [%s]",
+                                      row, shape);
+    }
+
+    if (depth < p->opts.ndims && n == (size_t) -1) {
+        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "%s has a number "
+                                      "at depth %zu: the model's rows are "
+                                      "[%s]", row, depth, shape);
+    }
+
+    return infer_json_stream_fail(&p->js, INFER_ESHAPE, "%s has %zu elements "
+                                  "at depth %zu: the model's rows are [%s]",
+                                  row, n, depth, shape);
 }
 
 
@@ -279,6 +377,14 @@ infer_request_end_row(infer_request_parser_t *p)
 static int
 infer_request_value(infer_request_parser_t *p, float v)
 {
+    if (p->opts.ndims) {
+        if (p->level < p->opts.ndims) {
+            return infer_request_shape_error(p, p->level, (size_t) -1);
+        }
+
+        p->count[p->level]++;
+    }
+
     /* count past the model's width to report the row's real length */
 
     if (p->col < p->opts.nfeatures) {
@@ -489,6 +595,13 @@ infer_on_start_array(void *ctx)
     case INFER_PARSE_ROWS:
         return infer_request_begin_row(p);
 
+    case INFER_PARSE_ROW:
+        if (p->opts.ndims) {
+            return infer_request_nested(p, 1);
+        }
+
+        return infer_request_unexpected(p, "an array");
+
     case INFER_PARSE_INSTANCES:
         p->state = INFER_PARSE_ROWS;
         return 1;
@@ -515,6 +628,10 @@ infer_on_end_array(void *ctx)
     switch (p->state) {
 
     case INFER_PARSE_ROW:
+        if (p->opts.ndims) {
+            return infer_request_nested(p, 0);
+        }
+
         return infer_request_end_row(p);
 
     case INFER_PARSE_ROWS:
@@ -583,12 +700,15 @@ infer_json_model_fields(infer_buf_t *out, const char *name, size_t name_len,
 int
 infer_json_write_response(infer_buf_t *out, infer_response_t *resp)
 {
-    size_t          r, need;
+    size_t          r, need, stride;
     unsigned char  *p;
+
+    /* a number, its comma, and at most one bracket of each kind */
 
     need = sizeof("{\"predictions\":[],\"latency_ms\":}") + 24
            + resp->model_fields_len
-           + resp->rows * (resp->noutputs * (INFER_JSON_FLOAT_LEN + 1) + 3);
+           + resp->rows * (resp->noutputs * (INFER_JSON_FLOAT_LEN + 3) + 3);
+    stride = resp->stride ? resp->stride : resp->noutputs;
 
     if (infer_buf_reserve(out, need) != INFER_OK) {
         return INFER_ERROR;
@@ -600,24 +720,28 @@ infer_json_write_response(infer_buf_t *out, infer_response_t *resp)
 
     /* y[0]'s text, for $infer_prediction to point at (past a row's [) */
 
-    resp->first_off = (p - out->data) + (resp->noutputs > 1);
+    resp->first_off = (p - out->data)
+                      + (resp->ndims > 1 ? resp->ndims : resp->noutputs > 1);
     resp->first_len = 0;
 
-    if (resp->batch) {
-        for (r = 0; r < resp->rows; r++) {
-            if (r) {
-                *p++ = ',';
-            }
-
-            p = infer_json_put_row(p, resp->y + r * resp->noutputs,
-                                   resp->noutputs,
-                                   r ? NULL : &resp->first_len);
+    for (r = 0; r < (resp->batch ? resp->rows : 1); r++) {
+        if (r) {
+            *p++ = ',';
         }
 
-        *p++ = ']';
+        if (resp->ndims > 1) {
+            p = infer_json_put_nested(p, resp->y + r * stride, resp->dims,
+                                      resp->ndims,
+                                      r ? NULL : &resp->first_len);
 
-    } else {
-        p = infer_json_put_row(p, resp->y, resp->noutputs, &resp->first_len);
+        } else {
+            p = infer_json_put_row(p, resp->y + r * stride, resp->noutputs,
+                                   r ? NULL : &resp->first_len);
+        }
+    }
+
+    if (resp->batch) {
+        *p++ = ']';
     }
 
     memcpy(p, resp->model_fields, resp->model_fields_len);
@@ -807,6 +931,59 @@ infer_json_put_row(unsigned char *p, const float *y, size_t n,
     if (n > 1) {
         *p++ = ']';
     }
+
+    return p;
+}
+
+
+/* a row nested as dims: [[1,2],[3,4]] */
+
+static unsigned char *
+infer_json_put_nested(unsigned char *p, const float *y, const size_t *dims,
+    size_t ndims, size_t *first_len)
+{
+    size_t  i, inner, d;
+
+    if (ndims == 1) {
+        *p++ = '[';
+
+        for (i = 0; i < dims[0]; i++) {
+            if (i) {
+                *p++ = ',';
+            }
+
+            d = infer_json_format_float((char *) p, INFER_JSON_FLOAT_LEN,
+                                        y[i]);
+            p += d;
+
+            if (i == 0 && first_len != NULL) {
+                *first_len = d;
+            }
+        }
+
+        *p++ = ']';
+
+        return p;
+    }
+
+    inner = 1;
+
+    for (d = 1; d < ndims; d++) {
+        inner *= dims[d];
+    }
+
+    *p++ = '[';
+
+    for (i = 0; i < dims[0]; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = infer_json_put_nested(p, y + i * inner, dims + 1, ndims - 1,
+                                  i ? NULL : first_len);
+    }
+
+    *p++ = ']';
 
     return p;
 }

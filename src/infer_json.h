@@ -17,10 +17,19 @@
 typedef struct infer_request_parser_s  infer_request_parser_t;
 
 
+#define INFER_JSON_MAX_DIMS  8                /* of a row */
+
+
+/*
+ * A row's shape: nfeatures numbers, nested as dims when ndims > 1 (an
+ * image's [3, 224, 224]); ndims 0 or 1 is a flat row.
+ */
 typedef struct {
     size_t        nfeatures;
     size_t        max_rows;                  /* infer_max_batch */
     unsigned      missing_ok:1;              /* null is a missing value */
+    size_t        ndims;
+    const size_t *dims;
 } infer_request_opts_t;
 
 
@@ -36,7 +45,10 @@ typedef struct {
     size_t                model_fields_len;
     const float          *y;                 /* rows x noutputs */
     size_t                rows;
-    size_t                noutputs;
+    size_t                noutputs;          /* written a row */
+    size_t                stride;            /* y's row; 0: noutputs */
+    size_t                ndims;             /* > 1: a row nested as dims */
+    const size_t         *dims;
     unsigned              batch:1;
     uint64_t              latency_ns;
 

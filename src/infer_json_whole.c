@@ -47,7 +47,11 @@ infer_request_parse_whole(const infer_request_opts_t *opts,
     w.p = data;
     w.end = data + len;
 
-    if (n == 0 || !infer_whole_byte(&w, '{') || !infer_whole_key(&w, req)) {
+    /* flat rows only: nested ones (an image's) go to the streaming parser */
+
+    if (n == 0 || opts->ndims > 1 || !infer_whole_byte(&w, '{')
+        || !infer_whole_key(&w, req))
+    {
         return INFER_DECLINED;
     }
 

@@ -76,6 +76,11 @@ struct infer_v2_parser_s {
     const infer_alloc_t   *alloc;
     infer_request_opts_t   opts;
     size_t                 limit;     /* values: max_rows x nfeatures */
+    size_t                 row_dims[INFER_V2_MAX_DIMS];
+    size_t                 row_ndims;  /* of a row: 1 for a flat one */
+    const infer_tensor_t  *outputs;
+    size_t                 nmodel_outputs;
+    uint64_t               wanted;     /* outputs asked for, by bit */
 
     infer_v2_state_e       state;
     infer_v2_state_e       skip_to;   /* where a skipped value returns */
@@ -130,6 +135,9 @@ static int infer_v2_end_tensor(infer_v2_parser_t *p);
 static int infer_v2_check_types(infer_v2_parser_t *p);
 static int infer_v2_dim(infer_v2_parser_t *p, const char *s);
 static int infer_v2_check_shape(infer_v2_parser_t *p);
+static int infer_v2_check_nested_shape(infer_v2_parser_t *p);
+static int infer_v2_set_rows(infer_v2_parser_t *p, uint64_t rows,
+    const char *shape);
 static int infer_v2_datatype(infer_v2_parser_t *p, const unsigned char *s,
     size_t len);
 static int infer_v2_output_name(infer_v2_parser_t *p,
@@ -165,8 +173,12 @@ static int infer_v2_gen_close(yajl_gen g, infer_buf_t *out);
 static void infer_v2_print(void *ctx, const char *s, size_t len);
 static void infer_v2_gen_key(yajl_gen g, const char *key);
 static void infer_v2_gen_str(yajl_gen g, const char *s, size_t len);
-static void infer_v2_gen_tensor_meta(yajl_gen g, const char *name,
-    size_t width);
+static void infer_v2_gen_shape(yajl_gen g, long long first,
+    const infer_tensor_t *t);
+static void infer_v2_tensors(const infer_v2_model_t *m, infer_tensor_t *def,
+    const infer_tensor_t **input, const infer_tensor_t **outputs,
+    size_t *n);
+static void infer_v2_gen_tensor_meta(yajl_gen g, const infer_tensor_t *t);
 
 
 static const char  *infer_v2_type_names[] = {
@@ -403,11 +415,15 @@ infer_v2_find_model(const infer_v2_route_t *rt,
 
 infer_v2_parser_t *
 infer_v2_parser_create(const infer_request_opts_t *opts,
+    const infer_tensor_t *outputs, size_t noutputs,
     const infer_alloc_t *alloc)
 {
+    size_t              i;
     infer_v2_parser_t  *p;
 
-    if (opts->nfeatures == 0 || opts->max_rows == 0) {
+    if (opts->nfeatures == 0 || opts->max_rows == 0
+        || opts->ndims >= INFER_V2_MAX_DIMS || noutputs > INFER_V2_MAX_OUTPUTS)
+    {
         return NULL;
     }
 
@@ -421,6 +437,22 @@ infer_v2_parser_create(const infer_request_opts_t *opts,
     p->alloc = alloc;
     p->opts = *opts;
     p->state = INFER_V2_ST_START;
+    p->outputs = outputs;
+    p->nmodel_outputs = outputs ? noutputs : 1;
+
+    /* a row's shape: [nfeatures] unless the model nests its rows */
+
+    if (opts->ndims > 1) {
+        p->row_ndims = opts->ndims;
+
+        for (i = 0; i < opts->ndims; i++) {
+            p->row_dims[i] = opts->dims[i];
+        }
+
+    } else {
+        p->row_ndims = 1;
+        p->row_dims[0] = opts->nfeatures;
+    }
 
     if (opts->max_rows > SIZE_MAX / 8 / opts->nfeatures) {
         p->limit = SIZE_MAX / 8;      /* more than any allocation */
@@ -469,6 +501,7 @@ infer_v2_finish(infer_v2_parser_t *p, infer_v2_request_t *req)
     req->rows = p->rows;
     req->id = p->seen_id ? p->id : NULL;
     req->id_len = p->id_len;
+    req->outputs = p->wanted;
 
     return INFER_OK;
 }
@@ -812,6 +845,10 @@ infer_v2_check_shape(infer_v2_parser_t *p)
 
     infer_v2_format_dims(shape, sizeof(shape), p->dims, p->ndims);
 
+    if (p->row_ndims > 1) {
+        return infer_v2_check_nested_shape(p);
+    }
+
     if (p->ndims == 0 || p->ndims > 2) {
         return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: shape %s has "
                              "%zu dimensions, the model takes [-1,%zu] or "
@@ -825,6 +862,65 @@ infer_v2_check_shape(infer_v2_parser_t *p)
     }
 
     rows = (p->ndims == 2) ? p->dims[0] : 1;
+
+    return infer_v2_set_rows(p, rows, shape);
+}
+
+
+/* a nested row's model: the shape is a row's, or rows of them */
+
+static int
+infer_v2_check_nested_shape(infer_v2_parser_t *p)
+{
+    int       len;
+    char      shape[96], row[96];
+    size_t    t, i, off, at;
+    uint64_t  rows;
+
+    t = p->ntensors - 1;
+    infer_v2_format_dims(shape, sizeof(shape), p->dims, p->ndims);
+
+    off = p->ndims - p->row_ndims;
+
+    if (p->ndims == p->row_ndims || p->ndims == p->row_ndims + 1) {
+        for (i = 0; i < p->row_ndims; i++) {
+            if (p->dims[off + i] != p->row_dims[i]) {
+                break;
+            }
+        }
+
+        if (i == p->row_ndims) {
+            rows = off ? p->dims[0] : 1;
+            return infer_v2_set_rows(p, rows, shape);
+        }
+    }
+
+    /* [-1,3,224,224] */
+
+    at = (size_t) snprintf(row, sizeof(row), "[-1");
+
+    for (i = 0; i < p->row_ndims && at < sizeof(row); i++) {
+        len = snprintf(row + at, sizeof(row) - at, ",%zu", p->row_dims[i]);
+        at += (len > 0) ? (size_t) len : 0;
+    }
+
+    if (at < sizeof(row)) {
+        snprintf(row + at, sizeof(row) - at, "]");
+    }
+
+    return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: shape %s "
+                                  "does not match the model's %s", t, shape,
+                                  row);
+}
+
+
+static int
+infer_v2_set_rows(infer_v2_parser_t *p, uint64_t rows, const char *shape)
+{
+    size_t  t, nf;
+
+    t = p->ntensors - 1;
+    nf = p->opts.nfeatures;
 
     if (rows == 0) {
         return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: shape %s has no "
@@ -881,20 +977,37 @@ static int
 infer_v2_output_name(infer_v2_parser_t *p, const unsigned char *s,
     size_t len)
 {
-    char  quoted[80];
+    char         quoted[80], names[160];
+    size_t       i, at;
+    const char  *name;
 
-    if (len != sizeof(INFER_V2_OUTPUT_NAME) - 1
-        || memcmp(s, INFER_V2_OUTPUT_NAME, len) != 0)
-    {
-        infer_v2_quote(quoted, sizeof(quoted), (const char *) s, len);
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "outputs[%zu]: unknown output "
-                             "\"%s\", the model has \"" INFER_V2_OUTPUT_NAME
-                             "\"", p->noutputs - 1, quoted);
+    for (i = 0; i < p->nmodel_outputs; i++) {
+        name = p->outputs ? p->outputs[i].name : "output-0";
+
+        if (strlen(name) == len && memcmp(s, name, len) == 0) {
+            p->wanted |= (uint64_t) 1 << i;
+            p->state = INFER_V2_ST_OUTPUT;
+            return 1;
+        }
     }
 
-    p->state = INFER_V2_ST_OUTPUT;
+    /* the model's names, as many as the message holds */
 
-    return 1;
+    at = 0;
+    names[0] = '\0';
+
+    for (i = 0; i < p->nmodel_outputs && at + 8 < sizeof(names); i++) {
+        name = p->outputs ? p->outputs[i].name : "output-0";
+        infer_v2_quote(quoted, sizeof(quoted), name, strlen(name));
+        at += snprintf(names + at, sizeof(names) - at, "%s\"%s\"",
+                       i ? ", " : "", quoted);
+    }
+
+    infer_v2_quote(quoted, sizeof(quoted), (const char *) s, len);
+
+    return infer_json_stream_fail(&p->js, INFER_EINVAL, "outputs[%zu]: unknown "
+                                  "output \"%s\", the model has %s",
+                                  p->noutputs - 1, quoted, names);
 }
 
 
@@ -1643,7 +1756,12 @@ infer_v2_write_flag(infer_buf_t *out, const char *key, int value)
 int
 infer_v2_write_model_metadata(infer_buf_t *out, const infer_v2_model_t *m)
 {
-    yajl_gen  g;
+    size_t                 i, n;
+    yajl_gen               g;
+    infer_tensor_t         def[2];
+    const infer_tensor_t  *input, *outputs;
+
+    infer_v2_tensors(m, def, &input, &outputs, &n);
 
     g = infer_v2_gen_open(out);
     if (g == NULL) {
@@ -1667,12 +1785,16 @@ infer_v2_write_model_metadata(infer_buf_t *out, const infer_v2_model_t *m)
 
     infer_v2_gen_key(g, "inputs");
     yajl_gen_array_open(g);
-    infer_v2_gen_tensor_meta(g, INFER_V2_INPUT_NAME, m->nfeatures);
+    infer_v2_gen_tensor_meta(g, input);
     yajl_gen_array_close(g);
 
     infer_v2_gen_key(g, "outputs");
     yajl_gen_array_open(g);
-    infer_v2_gen_tensor_meta(g, INFER_V2_OUTPUT_NAME, m->noutputs);
+
+    for (i = 0; i < n; i++) {
+        infer_v2_gen_tensor_meta(g, &outputs[i]);
+    }
+
     yajl_gen_array_close(g);
 
     yajl_gen_map_close(g);
@@ -1707,11 +1829,15 @@ int
 infer_v2_write_response(infer_buf_t *out, const infer_v2_response_t *resp)
 {
     char                     buf[32];
-    size_t                   i, n;
+    size_t                   i, o, r, n;
     yajl_gen                 g;
+    const float             *y;
+    infer_tensor_t           def[2];
+    const infer_tensor_t    *t, *input, *outputs;
     const infer_v2_model_t  *m;
 
     m = resp->model;
+    infer_v2_tensors(m, def, &input, &outputs, &n);
 
     g = infer_v2_gen_open(out);
     if (g == NULL) {
@@ -1735,36 +1861,45 @@ infer_v2_write_response(infer_buf_t *out, const infer_v2_response_t *resp)
 
     infer_v2_gen_key(g, "outputs");
     yajl_gen_array_open(g);
-    yajl_gen_map_open(g);
 
-    infer_v2_gen_key(g, "name");
-    infer_v2_gen_key(g, INFER_V2_OUTPUT_NAME);
-    infer_v2_gen_key(g, "shape");
-    yajl_gen_array_open(g);
-    yajl_gen_integer(g, (long long) resp->rows);
-    yajl_gen_integer(g, (long long) m->noutputs);
-    yajl_gen_array_close(g);
-    infer_v2_gen_key(g, "datatype");
-    infer_v2_gen_key(g, "FP32");
-
-    infer_v2_gen_key(g, "data");
-    yajl_gen_array_open(g);
-
-    n = resp->rows * m->noutputs;
-
-    for (i = 0; i < n; i++) {
-        if (isfinite(resp->y[i])) {
-            yajl_gen_number(g, buf, infer_json_format_float(buf, sizeof(buf),
-                                                            resp->y[i]));
-
-        } else {
-            yajl_gen_null(g);         /* JSON has no NaN or infinity */
+    for (o = 0; o < n; o++) {
+        if (resp->outputs && !(resp->outputs & ((uint64_t) 1 << o))) {
+            continue;
         }
+
+        t = &outputs[o];
+
+        yajl_gen_map_open(g);
+
+        infer_v2_gen_key(g, "name");
+        infer_v2_gen_key(g, t->name);
+        infer_v2_gen_key(g, "shape");
+        infer_v2_gen_shape(g, (long long) resp->rows, t);
+        infer_v2_gen_key(g, "datatype");
+        infer_v2_gen_key(g, "FP32");
+
+        infer_v2_gen_key(g, "data");
+        yajl_gen_array_open(g);
+
+        for (r = 0; r < resp->rows; r++) {
+            y = resp->y + r * m->noutputs + t->offset;
+
+            for (i = 0; i < t->size; i++) {
+                if (isfinite(y[i])) {
+                    yajl_gen_number(g, buf,
+                                    infer_json_format_float(buf, sizeof(buf),
+                                                            y[i]));
+
+                } else {
+                    yajl_gen_null(g);     /* JSON has no NaN or infinity */
+                }
+            }
+        }
+
+        yajl_gen_array_close(g);
+        yajl_gen_map_close(g);
     }
 
-    yajl_gen_array_close(g);
-
-    yajl_gen_map_close(g);
     yajl_gen_array_close(g);
     yajl_gen_map_close(g);
 
@@ -1821,17 +1956,63 @@ infer_v2_gen_str(yajl_gen g, const char *s, size_t len)
 /* {"name":"input-0","datatype":"FP32","shape":[-1,width]} */
 
 static void
-infer_v2_gen_tensor_meta(yajl_gen g, const char *name, size_t width)
+infer_v2_gen_tensor_meta(yajl_gen g, const infer_tensor_t *t)
 {
     yajl_gen_map_open(g);
     infer_v2_gen_key(g, "name");
-    infer_v2_gen_key(g, name);
+    infer_v2_gen_key(g, t->name);
     infer_v2_gen_key(g, "datatype");
     infer_v2_gen_key(g, "FP32");
     infer_v2_gen_key(g, "shape");
-    yajl_gen_array_open(g);
-    yajl_gen_integer(g, -1);
-    yajl_gen_integer(g, (long long) width);
-    yajl_gen_array_close(g);
+    infer_v2_gen_shape(g, -1, t);
     yajl_gen_map_close(g);
+}
+
+
+/* the model's tensors, or "input-0" and "output-0", flat, if it names none */
+
+static void
+infer_v2_tensors(const infer_v2_model_t *m, infer_tensor_t *def,
+    const infer_tensor_t **input, const infer_tensor_t **outputs, size_t *n)
+{
+    if (m->input != NULL && m->outputs != NULL) {
+        *input = m->input;
+        *outputs = m->outputs;
+        *n = m->noutput_tensors;
+        return;
+    }
+
+    memset(def, 0, 2 * sizeof(infer_tensor_t));
+
+    def[0].name = "input-0";
+    def[0].ndims = 1;
+    def[0].dims[0] = m->nfeatures;
+    def[0].size = m->nfeatures;
+
+    def[1].name = "output-0";
+    def[1].ndims = 1;
+    def[1].dims[0] = m->noutputs;
+    def[1].size = m->noutputs;
+
+    *input = &def[0];
+    *outputs = &def[1];
+    *n = 1;
+}
+
+
+/* [first, the row's dimensions...] */
+
+static void
+infer_v2_gen_shape(yajl_gen g, long long first, const infer_tensor_t *t)
+{
+    size_t  i;
+
+    yajl_gen_array_open(g);
+    yajl_gen_integer(g, first);
+
+    for (i = 0; i < t->ndims; i++) {
+        yajl_gen_integer(g, (long long) t->dims[i]);
+    }
+
+    yajl_gen_array_close(g);
 }

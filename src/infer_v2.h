@@ -7,11 +7,13 @@
  * are [A-Za-z0-9._-]+, so a name with any other byte (a '%', a space) is
  * no model's name and routes to INFER_ENOTFOUND.
  *
- * A model has one input tensor, "input-0" of FP32 [-1, nfeatures], and one
- * output tensor, "output-0" of FP32 [-1, noutputs].  A request gives
- * exactly one tensor in "inputs", under any name, of shape [rows,
- * nfeatures] or [nfeatures] (one row), with "data" flat or nested as the
- * shape; its members come in any order.  Datatypes: FP32, FP64, FP16
+ * A model has one input tensor and one or more output tensors, FP32, each
+ * of shape [-1, ...] (the batch, then a row's dimensions: [-1, nfeatures]
+ * for the JSON formats' "input-0", an ONNX graph's own names and shapes).
+ * A request gives exactly one tensor in "inputs", under any name, of shape
+ * [rows, ...] or a row's shape alone (one row), with "data" flat or nested
+ * as the shape; its members come in any order.  "outputs" may ask for some
+ * of the outputs by name; the response has those, or all.  Datatypes: FP32, FP64, FP16
  * (values within +-65504, kept as float32, not rounded to half), INT8 to
  * INT64, UINT8 to UINT64 (integral values in the type's range), BOOL
  * (true and false only).  BYTES is refused.  "parameters" are ignored.
@@ -23,12 +25,12 @@
 
 #include "infer_core.h"
 #include "infer_json.h"
+#include "infer_model.h"
 
 
 #define INFER_V2_MAX_ID        256   /* bytes of a request "id" */
 #define INFER_V2_SERVER_NAME   "ngx_http_infer_module"
-#define INFER_V2_INPUT_NAME    "input-0"
-#define INFER_V2_OUTPUT_NAME   "output-0"
+#define INFER_V2_MAX_OUTPUTS   64    /* a request selects them by bit */
 
 
 typedef enum {
@@ -59,7 +61,10 @@ typedef struct {
     size_t                version_len;
     const char           *format;            /* infer_model_format() */
     size_t                nfeatures;
-    size_t                noutputs;
+    size_t                noutputs;          /* floats of a row of y */
+    const infer_tensor_t *input;
+    const infer_tensor_t *outputs;
+    size_t                noutput_tensors;
 } infer_v2_model_t;
 
 
@@ -71,6 +76,7 @@ typedef struct {
     size_t                rows;
     const char           *id;                /* NULL: the request had none */
     size_t                id_len;
+    uint64_t              outputs;           /* asked for, by bit; 0: all */
 } infer_v2_request_t;
 
 
@@ -80,6 +86,7 @@ typedef struct {
     size_t                   id_len;
     const float             *y;              /* rows x model->noutputs */
     size_t                   rows;
+    uint64_t                 outputs;        /* by bit; 0: all */
 } infer_v2_response_t;
 
 
@@ -100,9 +107,12 @@ int infer_v2_find_model(const infer_v2_route_t *rt,
 
 /*
  * opts are those of the simple protocol (nfeatures and max_rows at least
- * 1).  The matrix and the id live until infer_v2_parser_free().
+ * 1; a row's shape, if not flat); outputs the model's, for the names a
+ * request may ask for (NULL: one, "output-0").  The matrix and the id
+ * live until infer_v2_parser_free().
  */
 infer_v2_parser_t *infer_v2_parser_create(const infer_request_opts_t *opts,
+    const infer_tensor_t *outputs, size_t noutputs,
     const infer_alloc_t *alloc);
 int infer_v2_parse(infer_v2_parser_t *p, const unsigned char *data,
     size_t len);

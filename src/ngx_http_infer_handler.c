@@ -146,6 +146,8 @@ ngx_http_infer_simple_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
     opts.nfeatures = ctx->model->model->nfeatures;
     opts.max_rows = ilcf->max_batch;
     opts.missing_ok = ctx->model->model->missing_ok;
+    opts.ndims = ctx->model->model->input.ndims;
+    opts.dims = ctx->model->model->input.dims;
 
     rc = ngx_http_infer_simple_parse_whole(r, &opts, ctx->alloc, &req);
 
@@ -287,14 +289,22 @@ static ngx_int_t
 ngx_http_infer_simple_respond(ngx_http_request_t *r,
     ngx_http_infer_ctx_t *ctx)
 {
-    infer_buf_t       out;
-    infer_response_t  resp;
+    infer_buf_t            out;
+    infer_response_t       resp;
+    const infer_tensor_t  *first;
+
+    /* the model's first output: V2 gives them all */
+
+    first = &ctx->model->model->outputs[0];
 
     resp.model_fields = ctx->model->fields.data;
     resp.model_fields_len = ctx->model->fields.len;
-    resp.y = ctx->y;
+    resp.y = ctx->y + first->offset;
     resp.rows = ctx->rows;
-    resp.noutputs = ctx->model->model->noutputs;
+    resp.noutputs = first->size;
+    resp.stride = ctx->model->model->noutputs;
+    resp.ndims = first->ndims;
+    resp.dims = first->dims;
     resp.batch = ctx->batch;
     resp.latency_ns = ctx->done_ns - ctx->start_ns;
 

@@ -105,6 +105,7 @@ typedef struct {
     float                    *y;              /* rows x noutputs */
     size_t                    rows;
     ngx_str_t                 id;             /* a V2 request's "id" */
+    uint64_t                  outputs;        /* V2: asked for, by bit */
     uint64_t                  start_ns;       /* the body had arrived */
     uint64_t                  queue_ns;       /* waiting for a thread */
     uint64_t                  eval_ns;        /* in the model */

@@ -141,6 +141,7 @@ ngx_int_t
 ngx_http_infer_v2_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 {
     int                         rc;
+    infer_model_t              *m;
     infer_v2_parser_t          *p;
     infer_v2_request_t          req;
     infer_request_opts_t        opts;
@@ -148,13 +149,18 @@ ngx_http_infer_v2_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 
     ilcf = ngx_http_get_module_loc_conf(r, ngx_http_infer_module);
 
-    opts.nfeatures = ctx->model->model->nfeatures;
+    m = ctx->model->model;
+
+    opts.nfeatures = m->nfeatures;
     opts.max_rows = ilcf->max_batch;
-    opts.missing_ok = ctx->model->model->missing_ok;
+    opts.missing_ok = m->missing_ok;
+    opts.ndims = m->input.ndims;
+    opts.dims = m->input.dims;
 
     /* the parser and yajl's state live in the request's pool */
 
-    p = infer_v2_parser_create(&opts, ctx->alloc);
+    p = infer_v2_parser_create(&opts, m->outputs, m->noutput_tensors,
+                               ctx->alloc);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -175,6 +181,7 @@ ngx_http_infer_v2_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
     ctx->batch = 1;
     ctx->id.data = (u_char *) req.id;
     ctx->id.len = req.id_len;
+    ctx->outputs = req.outputs;
 
     return NGX_OK;
 }
@@ -195,6 +202,7 @@ ngx_http_infer_v2_respond(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
     resp.id_len = ctx->id.len;
     resp.y = ctx->y;
     resp.rows = ctx->rows;
+    resp.outputs = ctx->outputs;
 
     infer_buf_init(&out, ctx->alloc);
 

@@ -39,6 +39,7 @@ typedef struct {
     infer_onnx_isa_e             isa;
     const infer_onnx_binding_t  *bindings;
     size_t                       nbindings;
+    unsigned                     no_input_ok:1;  /* all bound: it folds */
 } infer_onnx_opts_t;
 
 

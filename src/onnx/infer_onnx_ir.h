@@ -39,7 +39,7 @@
 
 #define INFER_ONNX_MAX_RANK     8
 #define INFER_ONNX_N            (-1)        /* dims[0] of a batched value */
-#define INFER_ONNX_OPSET_MIN    9
+#define INFER_ONNX_OPSET_MIN    1
 #define INFER_ONNX_OPSET_MAX    22
 
 /* ONNX's TensorProto.DataType codes, of those the loader reads */
@@ -144,6 +144,7 @@ struct infer_onnx_node_s {
 
 struct infer_onnx_op_s {
     const char             *type;
+    int                     since;      /* the first opset it reads */
 
     /*
      * Reads the attributes and the constant inputs as n->opset means
@@ -183,6 +184,7 @@ struct infer_onnx_graph_s {
     int                     opset;
     unsigned                batched:1;
     unsigned                drop_dim0:1;  /* rows are the input's dims[1..] */
+    unsigned                folding:1;    /* no input: every output folds */
     infer_onnx_isa_e        isa;
     void                   *proto;      /* the unpacked ModelProto */
     char                   *err;

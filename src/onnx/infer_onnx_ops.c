@@ -72,72 +72,72 @@ extern const infer_onnx_op_t  infer_onnx_op_add, infer_onnx_op_sub,
 
 
 static const infer_onnx_op_t  infer_onnx_op_constant = {
-    "Constant", infer_onnx_constant_infer, NULL, NULL, 0
+    "Constant", 1, infer_onnx_constant_infer, NULL, NULL, 0
 };
 
 static const infer_onnx_op_t  infer_onnx_op_identity = {
-    "Identity", infer_onnx_identity_infer, NULL, infer_onnx_lower_alias,
+    "Identity", 1, infer_onnx_identity_infer, NULL, infer_onnx_lower_alias,
     INFER_ONNX_OP_ALIAS
 };
 
 static const infer_onnx_op_t  infer_onnx_op_dropout = {
-    "Dropout", infer_onnx_dropout_infer, NULL, infer_onnx_lower_alias,
+    "Dropout", 7, infer_onnx_dropout_infer, NULL, infer_onnx_lower_alias,
     INFER_ONNX_OP_ALIAS
 };
 
 static const infer_onnx_op_t  infer_onnx_op_cast = {
-    "Cast", infer_onnx_cast_infer, NULL, infer_onnx_lower_alias,
+    "Cast", 6, infer_onnx_cast_infer, NULL, infer_onnx_lower_alias,
     INFER_ONNX_OP_ALIAS
 };
 
 static const infer_onnx_op_t  infer_onnx_op_shape = {
-    "Shape", infer_onnx_shape_infer, NULL, NULL, 0
+    "Shape", 1, infer_onnx_shape_infer, NULL, NULL, 0
 };
 
 static const infer_onnx_op_t  infer_onnx_op_gather = {
-    "Gather", infer_onnx_gather_infer, NULL, NULL, 0
+    "Gather", 1, infer_onnx_gather_infer, NULL, NULL, 0
 };
 
 static const infer_onnx_op_t  infer_onnx_op_reshape = {
-    "Reshape", infer_onnx_reshape_infer, NULL, infer_onnx_lower_alias,
+    "Reshape", 5, infer_onnx_reshape_infer, NULL, infer_onnx_lower_alias,
     INFER_ONNX_OP_ALIAS
 };
 
 static const infer_onnx_op_t  infer_onnx_op_flatten = {
-    "Flatten", infer_onnx_flatten_infer, NULL, infer_onnx_lower_alias,
+    "Flatten", 1, infer_onnx_flatten_infer, NULL, infer_onnx_lower_alias,
     INFER_ONNX_OP_ALIAS
 };
 
 static const infer_onnx_op_t  infer_onnx_op_squeeze = {
-    "Squeeze", infer_onnx_squeeze_infer, NULL, infer_onnx_lower_alias,
+    "Squeeze", 1, infer_onnx_squeeze_infer, NULL, infer_onnx_lower_alias,
     INFER_ONNX_OP_ALIAS
 };
 
 static const infer_onnx_op_t  infer_onnx_op_unsqueeze = {
-    "Unsqueeze", infer_onnx_unsqueeze_infer, NULL, infer_onnx_lower_alias,
+    "Unsqueeze", 1, infer_onnx_unsqueeze_infer, NULL, infer_onnx_lower_alias,
     INFER_ONNX_OP_ALIAS
 };
 
 static const infer_onnx_op_t  infer_onnx_op_concat = {
-    "Concat", infer_onnx_concat_infer, infer_onnx_concat_fold,
+    "Concat", 4, infer_onnx_concat_infer, infer_onnx_concat_fold,
     infer_onnx_concat_lower, 0
 };
 
 static const infer_onnx_op_t  infer_onnx_op_slice = {
-    "Slice", infer_onnx_slice_infer, NULL, NULL, 0
+    "Slice", 1, infer_onnx_slice_infer, NULL, NULL, 0
 };
 
 static const infer_onnx_op_t  infer_onnx_op_constant_of_shape = {
-    "ConstantOfShape", infer_onnx_cos_infer, NULL, NULL, 0
+    "ConstantOfShape", 9, infer_onnx_cos_infer, NULL, NULL, 0
 };
 
 static const infer_onnx_op_t  infer_onnx_op_transpose = {
-    "Transpose", infer_onnx_transpose_infer, infer_onnx_transpose_fold,
+    "Transpose", 1, infer_onnx_transpose_infer, infer_onnx_transpose_fold,
     infer_onnx_transpose_lower, 0
 };
 
 static const infer_onnx_op_t  infer_onnx_op_pad = {
-    "Pad", infer_onnx_pad_infer, NULL, infer_onnx_pad_lower,
+    "Pad", 2, infer_onnx_pad_infer, NULL, infer_onnx_pad_lower,
     INFER_ONNX_OP_LAYOUT
 };
 

@@ -75,60 +75,60 @@ static int infer_onnx_gemm_lower(infer_onnx_plan_t *p, infer_onnx_node_t *n);
 
 
 const infer_onnx_op_t  infer_onnx_op_add = {
-    "Add", infer_onnx_add_infer, NULL, infer_onnx_binary_lower, 0
+    "Add", 7, infer_onnx_add_infer, NULL, infer_onnx_binary_lower, 0
 };
 
 const infer_onnx_op_t  infer_onnx_op_sub = {
-    "Sub", infer_onnx_sub_infer, NULL, infer_onnx_binary_lower, 0
+    "Sub", 7, infer_onnx_sub_infer, NULL, infer_onnx_binary_lower, 0
 };
 
 const infer_onnx_op_t  infer_onnx_op_mul = {
-    "Mul", infer_onnx_mul_infer, NULL, infer_onnx_binary_lower, 0
+    "Mul", 7, infer_onnx_mul_infer, NULL, infer_onnx_binary_lower, 0
 };
 
 const infer_onnx_op_t  infer_onnx_op_div = {
-    "Div", infer_onnx_div_infer, NULL, infer_onnx_binary_lower, 0
+    "Div", 7, infer_onnx_div_infer, NULL, infer_onnx_binary_lower, 0
 };
 
 const infer_onnx_op_t  infer_onnx_op_relu = {
-    "Relu", infer_onnx_relu_infer, NULL, infer_onnx_unary_lower,
+    "Relu", 6, infer_onnx_relu_infer, NULL, infer_onnx_unary_lower,
     INFER_ONNX_OP_UNARY
 };
 
 const infer_onnx_op_t  infer_onnx_op_leaky_relu = {
-    "LeakyRelu", infer_onnx_leaky_infer, NULL, infer_onnx_unary_lower,
+    "LeakyRelu", 6, infer_onnx_leaky_infer, NULL, infer_onnx_unary_lower,
     INFER_ONNX_OP_UNARY
 };
 
 const infer_onnx_op_t  infer_onnx_op_sigmoid = {
-    "Sigmoid", infer_onnx_sigmoid_infer, NULL, infer_onnx_unary_lower,
+    "Sigmoid", 6, infer_onnx_sigmoid_infer, NULL, infer_onnx_unary_lower,
     INFER_ONNX_OP_UNARY
 };
 
 const infer_onnx_op_t  infer_onnx_op_tanh = {
-    "Tanh", infer_onnx_tanh_infer, NULL, infer_onnx_unary_lower,
+    "Tanh", 6, infer_onnx_tanh_infer, NULL, infer_onnx_unary_lower,
     INFER_ONNX_OP_UNARY
 };
 
 const infer_onnx_op_t  infer_onnx_op_clip = {
-    "Clip", infer_onnx_clip_infer, NULL, infer_onnx_unary_lower,
+    "Clip", 6, infer_onnx_clip_infer, NULL, infer_onnx_unary_lower,
     INFER_ONNX_OP_UNARY
 };
 
 const infer_onnx_op_t  infer_onnx_op_softmax = {
-    "Softmax", infer_onnx_softmax_infer, NULL, infer_onnx_softmax_lower, 0
+    "Softmax", 1, infer_onnx_softmax_infer, NULL, infer_onnx_softmax_lower, 0
 };
 
 const infer_onnx_op_t  infer_onnx_op_log_softmax = {
-    "LogSoftmax", infer_onnx_softmax_infer, NULL, infer_onnx_softmax_lower, 0
+    "LogSoftmax", 1, infer_onnx_softmax_infer, NULL, infer_onnx_softmax_lower, 0
 };
 
 const infer_onnx_op_t  infer_onnx_op_gemm = {
-    "Gemm", infer_onnx_gemm_infer, NULL, infer_onnx_gemm_lower, 0
+    "Gemm", 7, infer_onnx_gemm_infer, NULL, infer_onnx_gemm_lower, 0
 };
 
 const infer_onnx_op_t  infer_onnx_op_matmul = {
-    "MatMul", infer_onnx_matmul_infer, NULL, infer_onnx_gemm_lower, 0
+    "MatMul", 1, infer_onnx_matmul_infer, NULL, infer_onnx_gemm_lower, 0
 };
 
 

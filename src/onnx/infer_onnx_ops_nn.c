@@ -54,27 +54,27 @@ static int infer_onnx_bn_lower(infer_onnx_plan_t *p, infer_onnx_node_t *n);
 
 
 const infer_onnx_op_t  infer_onnx_op_conv = {
-    "Conv", infer_onnx_conv_infer, NULL, infer_onnx_conv_lower,
+    "Conv", 1, infer_onnx_conv_infer, NULL, infer_onnx_conv_lower,
     INFER_ONNX_OP_LAYOUT
 };
 
 const infer_onnx_op_t  infer_onnx_op_max_pool = {
-    "MaxPool", infer_onnx_pool_infer, NULL, infer_onnx_pool_lower,
+    "MaxPool", 1, infer_onnx_pool_infer, NULL, infer_onnx_pool_lower,
     INFER_ONNX_OP_LAYOUT
 };
 
 const infer_onnx_op_t  infer_onnx_op_average_pool = {
-    "AveragePool", infer_onnx_pool_infer, NULL, infer_onnx_pool_lower,
+    "AveragePool", 1, infer_onnx_pool_infer, NULL, infer_onnx_pool_lower,
     INFER_ONNX_OP_LAYOUT
 };
 
 const infer_onnx_op_t  infer_onnx_op_global_average_pool = {
-    "GlobalAveragePool", infer_onnx_gap_infer, NULL, infer_onnx_pool_lower,
+    "GlobalAveragePool", 1, infer_onnx_gap_infer, NULL, infer_onnx_pool_lower,
     INFER_ONNX_OP_LAYOUT
 };
 
 const infer_onnx_op_t  infer_onnx_op_batch_norm = {
-    "BatchNormalization", infer_onnx_bn_infer, NULL, infer_onnx_bn_lower,
+    "BatchNormalization", 7, infer_onnx_bn_infer, NULL, infer_onnx_bn_lower,
     INFER_ONNX_OP_LAYOUT
 };
 
@@ -519,19 +519,21 @@ infer_onnx_pool_infer(infer_onnx_graph_t *g, infer_onnx_node_t *n)
         return INFER_ERROR;
     }
 
+    include = 0;
+
     if (strcmp(n->op_type, "AveragePool") == 0) {
         rc = infer_onnx_attr_int(g, n, "count_include_pad", 0, &include);
         if (rc != INFER_OK) {
             return rc;
         }
-
-        w->include_pad = (include != 0);
     }
 
     rc = infer_onnx_window(g, n, x, NULL, 1, w);
     if (rc != INFER_OK) {
         return rc;
     }
+
+    w->include_pad = (include != 0);
 
     n->params = w;
 
@@ -662,6 +664,10 @@ infer_onnx_bn_infer(infer_onnx_graph_t *g, infer_onnx_node_t *n)
 
     if (rc == INFER_OK && n->opset < 9) {
         rc = infer_onnx_attr_int(g, n, "spatial", 1, &spatial);
+
+        if (rc == INFER_OK && spatial != 1) {
+            return infer_onnx_fail(g, n, "spatial=0 is not supported");
+        }
     }
 
     if (rc != INFER_OK) {

@@ -23,7 +23,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t                   chunk, off, n;
     int                      rc, whole_rc;
     infer_request_t          req, whole;
-    infer_request_opts_t     opts = { 3, 64, 0 };
+    infer_request_opts_t     opts = { 3, 64, 0, 0, NULL };
     infer_alloc_t            pool;
     infer_test_block_t      *blocks = NULL;
     infer_request_parser_t  *p;

@@ -47,13 +47,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char                   err[INFER_ERRLEN];
     infer_buf_t            out;
     infer_v2_route_t       rt;
-    infer_v2_model_t       model = { "m", 1, "1", 1, "linear", 3, 3 };
+    infer_v2_model_t       model = {
+        "m", 1, "1", 1, "linear", 3, 3, NULL, NULL, 0
+    };
     infer_v2_request_t     req;
     infer_alloc_t          pool;
     infer_v2_parser_t     *p;
     infer_test_block_t    *blocks = NULL;
     infer_v2_response_t    resp;
-    infer_request_opts_t   opts = { 3, 64, 0 };
+    infer_request_opts_t   opts = { 3, 64, 0, 0, NULL };
 
     if (size == 0) {
         return 0;
@@ -86,7 +88,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* odd sizes: yajl's state from a request pool, as in nginx */
 
     pool = infer_test_pool(&blocks);
-    p = infer_v2_parser_create(&opts, (size & 1) ? &pool : &infer_alloc_libc);
+    p = infer_v2_parser_create(&opts, NULL, 0,
+                               (size & 1) ? &pool : &infer_alloc_libc);
     if (p == NULL) {
         infer_test_pool_release(&blocks);
         return 0;
@@ -108,6 +111,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         resp.id_len = req.id_len;
         resp.y = req.x;
         resp.rows = req.rows;
+        resp.outputs = 0;
 
         infer_buf_init(&out, &infer_alloc_libc);
         infer_v2_write_response(&out, &resp);

@@ -46,7 +46,7 @@ parse(const char *body, size_t chunk, size_t nfeatures, size_t max_rows,
     parsed_t *out)
 {
     size_t                   len, off, n;
-    infer_request_opts_t     opts = { nfeatures, max_rows, 0 };
+    infer_request_opts_t     opts = { nfeatures, max_rows, 0, 0, NULL };
     infer_request_parser_t  *p;
 
     infer_alloc_t        pool;
@@ -166,7 +166,7 @@ test_large_batch(void)
     size_t                   i, len;
     char                    *body;
     infer_request_t          req;
-    infer_request_opts_t     opts = { 2, 1000, 0 };
+    infer_request_opts_t     opts = { 2, 1000, 0, 0, NULL };
     infer_request_parser_t  *p;
 
     body = malloc(1000 * 32 + 64);
@@ -276,7 +276,7 @@ static void
 test_missing_values(void)
 {
     infer_request_t          req;
-    infer_request_opts_t     opts = { 3, 8, 1 };
+    infer_request_opts_t     opts = { 3, 8, 1, 0, NULL };
     infer_request_parser_t  *p;
     const char              *body = "{\"features\":[1,null,3]}";
 
@@ -302,6 +302,7 @@ response(const float *y, size_t rows, size_t noutputs, int batch)
     infer_buf_init(&fields, &infer_alloc_libc);
     CHECK(infer_json_model_fields(&fields, "m\"1", 3, "2", 1) == INFER_OK);
 
+    memset(&resp, 0, sizeof(resp));
     resp.model_fields = fields.data;
     resp.model_fields_len = fields.len;
     resp.y = y;
@@ -551,7 +552,7 @@ infer_test_json(void)
 static int
 whole(const char *body, size_t max_rows, infer_request_t *req)
 {
-    infer_request_opts_t  opts = { 3, max_rows, 1 };
+    infer_request_opts_t  opts = { 3, max_rows, 1, 0, NULL };
 
     return infer_request_parse_whole(&opts, (const unsigned char *) body,
                                      strlen(body), &infer_alloc_libc, req);

@@ -16,6 +16,7 @@ main(void)
     infer_test_xgboost();
     infer_test_schedlat();
     infer_test_host();
+    infer_test_onnx();
 
     printf("unit: %d passed, %d failed\n", infer_test_passed,
            infer_test_failed);

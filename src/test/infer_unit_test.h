@@ -48,6 +48,7 @@ void infer_test_trace(void);
 void infer_test_xgboost(void);
 void infer_test_schedlat(void);
 void infer_test_host(void);
+void infer_test_onnx(void);
 
 
 #endif /* INFER_UNIT_TEST_H */

@@ -54,12 +54,12 @@ v2_parse(const char *body, const size_t *cuts, size_t ncuts,
 {
     size_t                 i, len, off, end, n;
     infer_v2_parser_t     *p;
-    infer_request_opts_t   opts = { nfeatures, max_rows, 0 };
+    infer_request_opts_t   opts = { nfeatures, max_rows, 0, 0, NULL };
 
     memset(out, 0, sizeof(v2_parsed_t));
     opts.missing_ok = missing_ok;
 
-    p = infer_v2_parser_create(&opts, &infer_alloc_libc);
+    p = infer_v2_parser_create(&opts, NULL, 0, &infer_alloc_libc);
     if (p == NULL) {
         out->rc = INFER_ERROR;
         return;
@@ -264,8 +264,8 @@ test_find_model(void)
     infer_v2_route_t  rt;
 
     static const infer_v2_model_t  models[] = {
-        { "fraud", 5, "3", 1, "linear", 4, 1 },
-        { "rank", 4, "", 0, "xgboost", 30, 3 },
+        { "fraud", 5, "3", 1, "linear", 4, 1, NULL, NULL, 0 },
+        { "rank", 4, "", 0, "xgboost", 30, 3, NULL, NULL, 0 },
     };
 
 #define ROUTE(uri)  infer_v2_route(uri, strlen(uri), &rt)
@@ -751,7 +751,7 @@ test_limits(void)
     size_t                 i, len;
     infer_v2_parser_t     *p;
     infer_v2_request_t     req;
-    infer_request_opts_t   opts = { 2, 1000, 0 };
+    infer_request_opts_t   opts = { 2, 1000, 0, 0, NULL };
 
     /* 1000 rows, with the shape first and with the shape last */
 
@@ -766,7 +766,7 @@ test_limits(void)
 
     len += sprintf(body + len, "]}]}");
 
-    p = infer_v2_parser_create(&opts, &infer_alloc_libc);
+    p = infer_v2_parser_create(&opts, NULL, 0, &infer_alloc_libc);
     CHECK(infer_v2_parse(p, (unsigned char *) body, len) == INFER_OK);
     CHECK(infer_v2_finish(p, &req) == INFER_OK);
     CHECK(req.rows == 1000);
@@ -777,7 +777,7 @@ test_limits(void)
     /* one row more than allowed: refused at the shape, before any data */
 
     opts.max_rows = 999;
-    p = infer_v2_parser_create(&opts, &infer_alloc_libc);
+    p = infer_v2_parser_create(&opts, NULL, 0, &infer_alloc_libc);
     CHECK(infer_v2_parse(p, (unsigned char *) body, 80) == INFER_ETOOBIG);
     CHECK_STR(infer_v2_error(p), "inputs[0]: shape [1000,2] has 1000 rows, "
               "the limit is 999");
@@ -793,7 +793,7 @@ test_limits(void)
     len += sprintf(body + len, "],\"shape\":[1000,2]}]}");
 
     opts.max_rows = 1000;
-    p = infer_v2_parser_create(&opts, &infer_alloc_libc);
+    p = infer_v2_parser_create(&opts, NULL, 0, &infer_alloc_libc);
     CHECK(infer_v2_parse(p, (unsigned char *) body, len) == INFER_OK);
     CHECK(infer_v2_finish(p, &req) == INFER_OK);
     CHECK(req.rows == 1000);
@@ -804,7 +804,7 @@ test_limits(void)
     /* without a shape yet, data stops at max_rows x nfeatures values */
 
     opts.max_rows = 999;
-    p = infer_v2_parser_create(&opts, &infer_alloc_libc);
+    p = infer_v2_parser_create(&opts, NULL, 0, &infer_alloc_libc);
     CHECK(infer_v2_parse(p, (unsigned char *) body, len) == INFER_ETOOBIG);
     CHECK_STR(infer_v2_error(p), "inputs[0].data has more than 1998 values, "
               "the limit is 999 rows of 2 features");
@@ -813,10 +813,10 @@ test_limits(void)
     free(body);
 
     opts.nfeatures = 0;
-    CHECK(infer_v2_parser_create(&opts, &infer_alloc_libc) == NULL);
+    CHECK(infer_v2_parser_create(&opts, NULL, 0, &infer_alloc_libc) == NULL);
     opts.nfeatures = 2;
     opts.max_rows = 0;
-    CHECK(infer_v2_parser_create(&opts, &infer_alloc_libc) == NULL);
+    CHECK(infer_v2_parser_create(&opts, NULL, 0, &infer_alloc_libc) == NULL);
 }
 
 
@@ -828,7 +828,9 @@ test_id_echo(void)
     v2_parsed_t          r;
     infer_buf_t          out;
     const float          y[] = { 0.5f };
-    infer_v2_model_t     m = { "m", 1, "", 0, "linear", 3, 1 };
+    infer_v2_model_t     m = {
+        "m", 1, "", 0, "linear", 3, 1, NULL, NULL, 0
+    };
     infer_v2_response_t  resp;
 
     v2_parse_simple("{\"id\":\"a\\\"b\\\\c\\n\\u00e9\\/\\u0001\",\"inputs\":"
@@ -843,6 +845,7 @@ test_id_echo(void)
     resp.id_len = r.id_len;
     resp.y = y;
     resp.rows = 1;
+    resp.outputs = 0;
 
     infer_buf_init(&out, &infer_alloc_libc);
     CHECK(infer_v2_write_response(&out, &resp) == INFER_OK);
@@ -970,8 +973,12 @@ test_writers(void)
 {
     infer_buf_t          out;
     const float          y[] = { 0.1f, -2.0f, NAN, 1e20f, INFINITY, 6.5f };
-    infer_v2_model_t     m1 = { "fraud", 5, "3", 1, "xgboost", 30, 1 };
-    infer_v2_model_t     m2 = { "lin\"ear", 7, "", 0, "linear", 4, 3 };
+    infer_v2_model_t     m1 = {
+        "fraud", 5, "3", 1, "xgboost", 30, 1, NULL, NULL, 0
+    };
+    infer_v2_model_t     m2 = {
+        "lin\"ear", 7, "", 0, "linear", 4, 3, NULL, NULL, 0
+    };
     infer_v2_response_t  resp;
 
     infer_buf_init(&out, &infer_alloc_libc);
@@ -1015,6 +1022,7 @@ test_writers(void)
     resp.id_len = 0;
     resp.y = y;
     resp.rows = 2;
+    resp.outputs = 0;
 
     CHECK(infer_v2_write_response(&out, &resp) == INFER_OK);
     CHECK_STR(v2_text(&out), "{\"model_name\":\"fraud\",\"model_version\":"
@@ -1045,7 +1053,9 @@ test_round_trip(void)
     size_t               i;
     v2_parsed_t          r;
     infer_buf_t          out;
-    infer_v2_model_t     m = { "sum", 3, "1", 1, "linear", 3, 1 };
+    infer_v2_model_t     m = {
+        "sum", 3, "1", 1, "linear", 3, 1, NULL, NULL, 0
+    };
     infer_v2_response_t  resp;
 
     v2_parse_simple("{\"id\":\"42\",\"inputs\":[{\"name\":\"input-0\","
@@ -1063,6 +1073,7 @@ test_round_trip(void)
     resp.id_len = r.id_len;
     resp.y = y;
     resp.rows = r.req.rows;
+    resp.outputs = 0;
 
     infer_buf_init(&out, &infer_alloc_libc);
     CHECK(infer_v2_write_response(&out, &resp) == INFER_OK);
