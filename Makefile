@@ -86,14 +86,22 @@ $(BUILD)/fuzz/%: src/test/infer_fuzz_%.c $(CORE_ALL) $(CORE_HDRS)
 unit: $(BUILD)/test/unit
 	@cd $(ROOT) && $(BUILD)/test/unit
 
-FUZZERS    := request model v2 traceparent xgboost
+FUZZERS    := request model v2 traceparent xgboost onnx
 
 fuzz-smoke: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 	@scripts/fuzz.sh $(FUZZ_TIME) $(FUZZERS)
 
+# ONNX's operator conformance cases (libonnx-testdata), under the
+# sanitizers too
+$(BUILD)/test/onnx_conformance: src/test/onnx_conformance.c $(CORE_ALL) \
+                                $(CORE_HDRS)
+	@scripts/deps.sh build onnx
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_FLAGS) $(SANITIZE) $(CORE_ALL) $< $(CORE_LIBS) -o $@
+
 test: $(MODULE) $(BUILD)/test/unit $(addprefix $(BUILD)/fuzz/,$(FUZZERS)) \
-      $(BUILD)/test/schedlat_check
-	@scripts/deps.sh test schedlat
+      $(BUILD)/test/schedlat_check $(BUILD)/test/onnx_conformance
+	@scripts/deps.sh test schedlat onnx
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) FUZZ_TIME=$(FUZZ_TIME) \
 	    FUZZERS="$(FUZZERS)" scripts/test.sh
 
@@ -103,7 +111,7 @@ test-live: $(MODULE)
 
 # nginx reloaded between the blocks of a file: zones and counts survive
 test-hup: $(MODULE)
-	@scripts/deps.sh test schedlat
+	@scripts/deps.sh test schedlat onnx
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) TEST_NGINX_USE_HUP=1 \
 	    scripts/test.sh prove
 
@@ -120,7 +128,7 @@ load:
 	@bench/load.sh $(ARGS)
 
 test-valgrind: $(MODULE)
-	@scripts/deps.sh test valgrind
+	@scripts/deps.sh test valgrind onnx
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) TEST_NGINX_USE_VALGRIND=1 \
 	    scripts/test.sh prove
 

@@ -8,6 +8,10 @@
 
 #include "ngx_http_infer_module.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 
 #define NGX_HTTP_INFER_MAX_BATCH   1024
 #define NGX_HTTP_INFER_NAME_LEN    128
@@ -342,12 +346,26 @@ ngx_http_infer_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
-/* the master loads the scheduler-delay probe before it forks */
+/*
+ * The master loads the scheduler-delay probe before it forks.  Loading
+ * freed large buffers (model files, the ONNX reader's message, libbpf's
+ * BTF): glibc keeps such pages in the heap, which every worker would
+ * inherit and write over in part (about 10 MB with ResNet-18 and the
+ * probe), so they go back to the kernel first.
+ */
 
 static ngx_int_t
 ngx_http_infer_init_module(ngx_cycle_t *cycle)
 {
-    return ngx_http_infer_sched_init_module(cycle);
+    ngx_int_t  rc;
+
+    rc = ngx_http_infer_sched_init_module(cycle);
+
+#ifdef __GLIBC__
+    (void) malloc_trim(0);
+#endif
+
+    return rc;
 }
 
 

@@ -6,10 +6,13 @@
 # run of each libFuzzer harness), prove (the t/ suite), live (the metrics
 # under load with a real Prometheus, scripts/test-metrics-live.sh),
 # schedlat (the scheduler-delay probe against a live nginx, a CPU hog and
-# capsh: root only, it says so loudly otherwise), fixtures (the XGBoost
-# fixtures made again by t/models/gen_fixtures.py must equal the committed
-# ones; skipped only where python3-xgboost is not installable).
-# Default: all seven.
+# capsh: root only, it says so loudly otherwise), conformance (ONNX's
+# operator conformance cases through the ONNX core, under ASan/UBSan),
+# memory (4 workers serving ResNet-18 share one copy of its weights,
+# scripts/test-onnx-memory.sh), fixtures (the XGBoost and ONNX fixtures
+# made again by t/models/gen_fixtures.py and gen_onnx.py must equal the
+# committed ones; skipped only where python3-xgboost is not installable).
+# Default: all nine.
 # Environment: NGINX_BIN (the binary; not NGINX, which nginx itself reads
 # as inherited sockets and then stays in the foreground), MODULE (the .so to load, empty for a
 # static build), FUZZ_TIME (seconds per harness), PROVE_FILES (default
@@ -18,7 +21,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
-stages=${*:-deploy unit fuzz prove live schedlat fixtures}
+stages=${*:-deploy unit conformance fuzz prove live schedlat memory fixtures}
 passed=0
 failed=0
 
@@ -60,10 +63,20 @@ stage_prove() {
         echo "prove: Test::Nginx is not installed, using t/compat"
     fi
 
+    # ResNet-18 at 3x32x32, too large to commit: made once by torch
+
+    if [ ! -f "$build/onnx-big/resnet18.ref.json" ]; then
+        /usr/bin/python3 "$root/t/models/gen_onnx.py" --big \
+            "$build/onnx-big" > "$build/onnx-big.log" 2>&1 \
+            || { echo "prove: gen_onnx.py --big failed:"; \
+                 tail -5 "$build/onnx-big.log"; }
+    fi
+
     (cd "$root" \
      && TEST_NGINX_BINARY=${NGINX_BIN:-/usr/sbin/nginx} \
         TEST_NGINX_LOAD_MODULES=${MODULE:-} \
         TEST_NGINX_MODELS=$root/t/models \
+        TEST_NGINX_ONNX_BIG=$build/onnx-big \
         TEST_NGINX_CONF=$root/conf \
         prove -v "${lib[@]}" ${PROVE_FILES:--r t/}) > "$build/prove.log" 2>&1
 
@@ -89,16 +102,37 @@ stage_live() {
 }
 
 stage_fixtures() {
-    if ! "$root/scripts/deps.sh" xgboost; then
+    local ok bad
+
+    if ! "$root/scripts/deps.sh" xgboost onnx; then
         echo "fixtures: skipped, python3-xgboost is not installable here"
         return
     fi
-    if (cd "$root" && /usr/bin/python3 t/models/gen_fixtures.py --check); then
-        echo "fixtures: 1 passed, 0 failed"
-    else
-        echo "fixtures: 0 passed, 1 failed"
-    fi | tee "$build/fixtures.log"
+    for gen in gen_fixtures.py gen_onnx.py; do
+        if (cd "$root" && /usr/bin/python3 "t/models/$gen" --check \
+                              2> "$build/fixtures-$gen.log"); then
+            echo "ok: t/models/$gen --check"
+        else
+            echo "not ok: t/models/$gen --check"
+            tail -5 "$build/fixtures-$gen.log"
+        fi
+    done | tee "$build/fixtures.log"
+    ok=$(grep -c '^ok' "$build/fixtures.log")
+    bad=$(grep -c '^not ok' "$build/fixtures.log")
+    echo "fixtures: $ok passed, $bad failed" | tee -a "$build/fixtures.log"
     count "$build/fixtures.log"
+}
+
+# every case run, passed or refused with the module's reason
+stage_conformance() {
+    "$build/test/onnx_conformance" 2>&1 | tee "$build/conformance.log"
+    count "$build/conformance.log"
+}
+
+stage_memory() {
+    NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx} MODULE=${MODULE:-} \
+        "$root/scripts/test-onnx-memory.sh" 2>&1 | tee "$build/memory.log"
+    count "$build/memory.log"
 }
 
 stage_schedlat() {

@@ -60,6 +60,8 @@ int infer_onnx_isa_usable(infer_onnx_isa_e isa);
 
 /* multiply-adds a row costs, summed over the convolutions and GEMMs */
 uint64_t infer_onnx_macs_per_row(const infer_model_t *m);
+/* the scratch memory a thread evaluating the model needs, in bytes */
+size_t infer_onnx_scratch_bytes(const infer_model_t *m);
 
 /*
  * INFER_ONNX_ISA in the environment (scalar, avx2, avx512) forces a set at

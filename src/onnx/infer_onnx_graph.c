@@ -163,7 +163,7 @@ infer_onnx_const_alloc(infer_onnx_graph_t *g, infer_onnx_value_t *v)
 
     width = (v->dtype == INFER_ONNX_FLOAT) ? sizeof(float) : sizeof(int64_t);
 
-    v->data = infer_onnx_arena_calloc(g->tmp, v->count + 1, width);
+    v->data = infer_onnx_fold_alloc(g, v->count + 1, width);
     v->is_const = 1;
 
     if (v->dtype == INFER_ONNX_INT64 && v->data != NULL) {
@@ -174,6 +174,27 @@ infer_onnx_const_alloc(infer_onnx_graph_t *g, infer_onnx_value_t *v)
     }
 
     return v->data;
+}
+
+
+void *
+infer_onnx_fold_alloc(infer_onnx_graph_t *g, size_t n, size_t width)
+{
+    size_t  bytes;
+
+    bytes = n * width;
+
+    if (n > SIZE_MAX / 16 || bytes > g->fold_budget) {
+        (void) infer_onnx_fail(g, NULL, "the constants computed at load "
+                               "would take more than %zu MB and 8 times the "
+                               "file's size", INFER_ONNX_FOLD_BASE >> 20);
+        g->fold_budget = 0;
+        return NULL;
+    }
+
+    g->fold_budget -= bytes;
+
+    return infer_onnx_arena_calloc(g->tmp, n, width);
 }
 
 

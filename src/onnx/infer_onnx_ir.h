@@ -40,6 +40,8 @@
 #define INFER_ONNX_MAX_RANK     8
 #define INFER_ONNX_N            (-1)        /* dims[0] of a batched value */
 #define INFER_ONNX_OPSET_MIN    1
+#define INFER_ONNX_FOLD_BASE    ((size_t) 64 << 20)   /* + 8 x the file */
+#define INFER_ONNX_SCRATCH_MAX  ((size_t) 1 << 30)    /* bytes, a chunk */
 #define INFER_ONNX_OPSET_MAX    22
 
 /* ONNX's TensorProto.DataType codes, of those the loader reads */
@@ -187,6 +189,7 @@ struct infer_onnx_graph_s {
     unsigned                folding:1;    /* no input: every output folds */
     infer_onnx_isa_e        isa;
     void                   *proto;      /* the unpacked ModelProto */
+    size_t                  fold_budget;  /* bytes folding may still take */
     char                   *err;
     size_t                  errlen;
 };
@@ -279,6 +282,8 @@ infer_onnx_value_t *infer_onnx_out(infer_onnx_graph_t *g,
 int infer_onnx_set_shape(infer_onnx_value_t *v, int32_t dtype, int rank,
     const int64_t *dims, int batched);
 void *infer_onnx_const_alloc(infer_onnx_graph_t *g, infer_onnx_value_t *v);
+/* n elements of width for a constant computed at load, within the budget */
+void *infer_onnx_fold_alloc(infer_onnx_graph_t *g, size_t n, size_t width);
 size_t infer_onnx_shape_count(const int64_t *dims, int rank, int batched);
 void infer_onnx_format_shape(char *buf, size_t size,
     const infer_onnx_value_t *v);

@@ -86,6 +86,10 @@ infer_onnx_read(infer_onnx_graph_t *g, const unsigned char *data, size_t len,
     Onnx__GraphProto    *gp;
     infer_onnx_names_t   names;
 
+    /* what folding may compute at load: a ConstantOfShape can ask for GBs */
+
+    g->fold_budget = INFER_ONNX_FOLD_BASE + 8 * len;
+
     mp = onnx__model_proto__unpack(NULL, len, data);
 
     if (mp == NULL) {
@@ -750,7 +754,10 @@ infer_onnx_read_attr(infer_onnx_graph_t *g, infer_onnx_node_t *n,
             return INFER_ERROR;
         }
 
-        memcpy(s, ap->s.data, ap->s.len);
+        if (ap->s.len) {
+            memcpy(s, ap->s.data, ap->s.len);
+        }
+
         s[ap->s.len] = '\0';
         a->s = s;
         break;

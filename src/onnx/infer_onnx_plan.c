@@ -1005,6 +1005,12 @@ infer_onnx_plan_finish(infer_onnx_plan_t *p)
 
     p->work = work;
 
+    if ((p->scratch * chunk + work) > INFER_ONNX_SCRATCH_MAX / sizeof(float)) {
+        return infer_onnx_fail(g, NULL, "a row needs more than %zu MB of "
+                               "scratch memory",
+                               INFER_ONNX_SCRATCH_MAX >> 20);
+    }
+
     for (i = 0; i < p->nslots; i++) {
         p->slots[i].offset *= chunk;
     }
@@ -1102,8 +1108,8 @@ infer_onnx_fold_by_running(infer_onnx_graph_t *g, infer_onnx_node_t *n)
             continue;
         }
 
-        ptr[out->slot] = infer_onnx_arena_calloc(g->tmp, out->count + 1,
-                                                 sizeof(float));
+        ptr[out->slot] = infer_onnx_fold_alloc(g, out->count + 1,
+                                               sizeof(float));
         if (ptr[out->slot] == NULL) {
             return INFER_ERROR;
         }

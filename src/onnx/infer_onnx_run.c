@@ -308,6 +308,16 @@ infer_onnx_macs_per_row(const infer_model_t *m)
 }
 
 
+size_t
+infer_onnx_scratch_bytes(const infer_model_t *m)
+{
+    const infer_onnx_model_t  *om = m->impl;
+
+    return (om->plan.scratch + om->plan.work) * sizeof(float)
+           + om->plan.nslots * sizeof(float *);
+}
+
+
 infer_onnx_isa_e
 infer_onnx_isa_best(void)
 {
