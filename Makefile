@@ -132,28 +132,49 @@ test-valgrind: $(MODULE)
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) TEST_NGINX_USE_VALGRIND=1 \
 	    scripts/test.sh prove
 
-# the XGBoost evaluator against libxgboost, then CPU and instructions per
-# request in nginx
+# the XGBoost evaluator against libxgboost, the ONNX one against torch, then
+# CPU and instructions per request in nginx
 BENCH_DATA := $(BUILD)/bench/bench_100x6.json
+# the ONNX models of the benchmarks (and of scripts/test-onnx-memory.sh)
+ONNX_BENCH_DIR := $(BUILD)/bench/onnx
 # a run's CPU time moves by 10-20% with the host's load on this VM: many
 # short rounds give the median more to work with than a few long ones
 BENCH_ROUNDS  ?= 9
 BENCH_SECONDS ?= 4
 
 bench: $(MODULE) $(BUILD)/bench/xgb_bench $(BENCH_DATA) \
-       $(BUILD)/bench/metrics_bench $(BUILD)/bench/sched_attach
-	@scripts/deps.sh bench valgrind
+       $(BUILD)/bench/metrics_bench $(BUILD)/bench/sched_attach \
+       $(BUILD)/bench/onnx_bench $(ONNX_BENCH_DIR)/bench_resnet18.ref.json
+	@scripts/deps.sh bench valgrind onnx
 	@echo "=== the metrics core: an update, rendering 20 models (cpu 1)"
 	@taskset -c 1 $(BUILD)/bench/metrics_bench
 	@echo "=== the XGBoost evaluator against libxgboost (one thread, cpu 1)"
 	@taskset -c 1 $(BUILD)/bench/xgb_bench $(BENCH_DATA) \
 	    $(BUILD)/bench/bench_rows.f32
+	@echo "=== the ONNX evaluator against torch (one thread each, cpu 1)"
+	@ONNX_BENCH=$(BUILD)/bench/onnx_bench MODELS=$(ONNX_BENCH_DIR) \
+	    bench/onnx.sh
 	@echo "=== CPU per request against nginx return 200, and probe on/off"
 	@MODULE=$(MODULE) XGB_MODEL=$(BENCH_DATA) ROUNDS=$(BENCH_ROUNDS) \
 	    DURATION=$(BENCH_SECONDS) XGB_REQUEST=$(BUILD)/bench/bench_row.json \
+	    ONNX_MODEL=$(ONNX_BENCH_DIR)/bench_mlp.onnx \
+	    ONNX_REQUEST=bench/mlp30.json \
 	    SCHED_ATTACH=$(BUILD)/bench/sched_attach bench/run.sh
 	@echo "=== instructions per request (callgrind): what load does not move"
 	@MODULE=$(MODULE) bench/instructions.sh
+
+# the --bench models and their .ref.json (resnet18's written last): too
+# large to commit
+$(ONNX_BENCH_DIR)/bench_resnet18.ref.json: t/models/gen_onnx.py
+	@scripts/deps.sh onnx
+	/usr/bin/python3 t/models/gen_onnx.py --bench $(ONNX_BENCH_DIR)
+
+# -O2: what nginx builds the module with
+$(BUILD)/bench/onnx_bench: bench/onnx_bench.c $(CORE_ALL) $(CORE_HDRS)
+	@scripts/deps.sh build
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -D_GNU_SOURCE -O2 $(CORE_INCS) bench/onnx_bench.c \
+	    $(CORE_ALL) $(CORE_LIBS) -o $@
 
 # 100 trees of depth 6 on 32 features, with its rows: too large to commit
 $(BENCH_DATA): t/models/gen_fixtures.py

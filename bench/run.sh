@@ -31,6 +31,10 @@
 #   XGB_MODEL     an XGBoost model (make bench: the 100-tree, depth-6 one from
 #                 gen_fixtures.py --bench) and XGB_REQUEST, a request for it:
 #                 adds /predict_xgb and its own baseline of the same bytes
+#                 (goal GOAL_XGB, 1.25)
+#   ONNX_MODEL    the same for an ONNX model and ONNX_REQUEST (make bench: the
+#                 MLP 30-64-64-1 of gen_onnx.py --bench): /predict_onnx and
+#                 baseline_onnx (goal GOAL_ONNX, 1.15)
 #   BENCH_SELFTEST=1         ignore the module: /predict becomes a second
 #                            `return 200` of the same body (ratio must be ~1.00).
 #                            Also used automatically when MODULE is missing.
@@ -100,8 +104,14 @@ CASES=(
     "baseline_log /baseline_log bench/post.lua bench/example.json -"
 )
 
-XGB_MODEL=${XGB_MODEL:-}
-XGB_REQUEST=${XGB_REQUEST:-}
+# the other formats' cases: "tag model request goal", each served at
+# /predict_TAG next to /baseline_TAG returning the same bytes
+EXTRAS=()
+[[ -z ${XGB_MODEL:-} ]] \
+    || EXTRAS+=("xgb $XGB_MODEL ${XGB_REQUEST:-} ${GOAL_XGB:-1.25}")
+[[ -z ${ONNX_MODEL:-} ]] \
+    || EXTRAS+=("onnx $ONNX_MODEL ${ONNX_REQUEST:-} ${GOAL_ONNX:-1.15}")
+declare -A CAPTURED_EXTRA=()
 
 # ---------------------------------------------------------------- helpers
 
@@ -188,31 +198,38 @@ use_module() {
     [[ $BENCH_SELFTEST != 1 && -f $MODULE ]]
 }
 
-# Whether the XGBoost end-to-end cases run.
-use_xgb() {
-    use_module && [[ -n $XGB_MODEL ]]
+# Whether the other formats' end-to-end cases run.
+use_extras() {
+    use_module && ((${#EXTRAS[@]} > 0))
 }
 
-# write_conf BASELINE_BODY BASELINE_TYPE [XGB_BODY]
+# write_conf BASELINE_BODY BASELINE_TYPE
 # The baseline location returns exactly BASELINE_BODY with BASELINE_TYPE,
-# baseline_xgb XGB_BODY.
+# baseline_TAG what /predict_TAG answered (CAPTURED_EXTRA[TAG]).
 write_conf() {
-    local body type predict_loc log_loc load_line="" model_line="" xgb=""
+    local body type predict_loc log_loc load_line="" model_line="" models=""
+    local tag model req goal
     body=$(nginx_quote "$1")
     type=$2
-    if use_xgb; then
-        xgb="infer_model bench_xgb $XGB_MODEL;"
-        XGB_LOCATIONS="location = /predict_xgb { infer bench_xgb; }
-        location = /baseline_xgb {
+    EXTRA_LOCATIONS=
+    if use_extras; then
+        for e in "${EXTRAS[@]}"; do
+            read -r tag model req goal <<<"$e"
+            models+="infer_model bench_$tag $model;
+    "
+            EXTRA_LOCATIONS+="location = /predict_$tag { infer bench_$tag; }
+        location = /baseline_$tag {
             default_type \"$type\";
-            return 200 $(nginx_quote "$3");
-        }"
+            return 200 $(nginx_quote "${CAPTURED_EXTRA[$tag]:-{\}}");
+        }
+        "
+        done
     fi
     if use_module; then
         load_line="load_module $MODULE;"
         model_line="infer_model example $MODEL_EXAMPLE;
     include $ROOT/conf/infer_log_format.conf;
-    $xgb"
+    $models"
         [[ -z $SCHED_PROBE ]] \
             || model_line="$model_line
     infer_sched_probe $SCHED_PROBE;"
@@ -288,7 +305,7 @@ http {
             return 200 $body;
         }
 
-        ${XGB_LOCATIONS:-}
+        ${EXTRA_LOCATIONS:-}
     }
 }
 EOF
@@ -403,18 +420,22 @@ preflight() {
 
 # Start nginx once with placeholder baselines, POST the example request to
 # /predict and keep its exact body and Content-Type in CAPTURED_BODY and
-# CAPTURED_TYPE; the XGBoost request's body in CAPTURED_XGB.
+# CAPTURED_TYPE; the other formats' bodies in CAPTURED_EXTRA[TAG].
 capture_predict() {
-    local out=$PREFIX/predict-capture.out meta xgb_meta
-    write_conf '{}' "$CONTENT_TYPE" '{}'
+    local out=$PREFIX/predict-capture.out meta extra_meta tag model req goal
+    local body
+    write_conf '{}' "$CONTENT_TYPE"
     start_nginx
     meta=$(post_once /predict bench/example.json "$out")
-    if use_xgb; then
-        xgb_meta=$(post_once /predict_xgb "$XGB_REQUEST" "$out.xgb")
-        [[ $xgb_meta == "$meta" ]] ||
-            die "POST /predict_xgb -> $xgb_meta: $(head -c 300 "$out.xgb")"
-        CAPTURED_XGB=$(cat "$out.xgb"; printf x)
-        CAPTURED_XGB=${CAPTURED_XGB%x}
+    if use_extras; then
+        for e in "${EXTRAS[@]}"; do
+            read -r tag model req goal <<<"$e"
+            extra_meta=$(post_once "/predict_$tag" "$req" "$out.$tag")
+            [[ $extra_meta == "$meta" ]] ||
+                die "POST /predict_$tag -> $extra_meta: $(head -c 300 "$out.$tag")"
+            body=$(cat "$out.$tag"; printf x)
+            CAPTURED_EXTRA[$tag]=${body%x}
+        done
     fi
     stop_nginx
     [[ ${meta%% *} == 200 ]] || die "POST /predict -> HTTP ${meta%% *}: $(head -c 300 "$out")"
@@ -650,15 +671,17 @@ main() {
                "predict_probe /predict bench/post.lua bench/example.json ${GOAL_SCHED:-1.03} predict"
                "${CASES[@]:2}")
     fi
-    if use_xgb; then
-        [[ -f $XGB_MODEL && -f $XGB_REQUEST ]] ||
-            die "no XGBoost model $XGB_MODEL or request $XGB_REQUEST"
-        CASES+=(
-            "baseline_xgb /baseline_xgb bench/post.lua $XGB_REQUEST"
-            "predict_xgb  /predict_xgb  bench/post.lua $XGB_REQUEST ${GOAL_XGB:-1.25} baseline_xgb"
-        )
+    if use_extras; then
+        for e in "${EXTRAS[@]}"; do
+            read -r tag model req goal <<<"$e"
+            [[ -f $model && -f $req ]] ||
+                die "no model $model or request $req for /predict_$tag"
+            CASES+=(
+                "baseline_$tag /baseline_$tag bench/post.lua $req"
+                "predict_$tag  /predict_$tag  bench/post.lua $req $goal baseline_$tag"
+            )
+        done
     fi
-    CAPTURED_XGB='{}'
     if use_module; then
         capture_predict
     else
@@ -666,7 +689,7 @@ main() {
     fi
 
     # 2. The real configuration.
-    write_conf "$CAPTURED_BODY" "$CAPTURED_TYPE" "$CAPTURED_XGB"
+    write_conf "$CAPTURED_BODY" "$CAPTURED_TYPE"
     start_nginx
     preflight
 
