@@ -71,6 +71,16 @@ add_block_preprocessor(sub {
             shape => [$n, @{ $ref->{row_shape} }],
             data => [flat(@$rows)] }] }));
     $block->set_value(error_code => 200);
+
+    # a heavy model's request goes to the thread pool by its cost a row
+
+    if ($block->pool) {
+        $block->set_value(main_config => "    thread_pool infer threads=2;\n");
+        $block->set_value(http_config => $block->http_config
+                          . "    infer_thread_pool infer;\n");
+        $block->set_value(error_log =>
+                          "rows of model \"$name\" on a thread\n");
+    }
 });
 
 add_response_body_check(sub {
@@ -227,9 +237,11 @@ __DATA__
 --- fixture: resnet18
 --- protocol: simple
 
-=== TEST 24: V2
+=== TEST 24: V2, on the thread pool (the default threshold, 50us: a row
+costs a millisecond)
 --- fixture: resnet18
 --- protocol: v2
+--- pool: on
 
 === TEST 25: V2 metadata: the graph's names and shapes, -1 for the batch
 --- http_config

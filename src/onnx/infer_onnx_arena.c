@@ -80,7 +80,8 @@ infer_onnx_arena_alloc(infer_onnx_arena_t *a, size_t size)
     c = a->chunks;
 
     if (c != NULL) {
-        at = (c->used + INFER_ONNX_ALIGN - 1) & ~(size_t) (INFER_ONNX_ALIGN - 1);
+        at = (c->used + INFER_ONNX_ALIGN - 1)
+             & ~(size_t) (INFER_ONNX_ALIGN - 1);
 
         if (at + size <= c->size) {
             c->used = at + size;

@@ -584,18 +584,6 @@ infer_onnx_k_pad(const infer_onnx_step_t *s, float *const *ptr, size_t n,
 }
 
 
-void
-infer_onnx_k_copy(const infer_onnx_step_t *s, float *const *ptr, size_t n,
-    float *work)
-{
-    const infer_onnx_copy_t  *cp = s->p;
-
-    (void) work;
-
-    memmove(ptr[s->out], ptr[s->in[0]], n * cp->count * sizeof(float));
-}
-
-
 #if defined(__x86_64__)
 
 #define INFER_ONNX_BINOP_VEC(W, add, sub, mul, div)                          \

@@ -109,18 +109,6 @@ infer_onnx_gemm_pack(infer_onnx_gemm_t *gm, float *panels, const float *w,
 }
 
 
-size_t
-infer_onnx_gemm_work(const infer_onnx_gemm_t *gm, size_t rows,
-    infer_onnx_isa_e isa)
-{
-    (void) gm;
-    (void) rows;
-    (void) isa;
-
-    return 0;
-}
-
-
 /*
  * Gemm and MatMul: in[0] is A, n rows of gm->rows x k each (or one of
  * them, unbatched); in[1], if any, a computed addend of the output's

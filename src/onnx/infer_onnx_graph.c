@@ -64,8 +64,6 @@ infer_onnx_value_new(infer_onnx_graph_t *g, const char *name)
     v->name = name;
     v->producer = -1;
     v->alias = -1;
-    v->first = -1;
-    v->last = -1;
     v->slot = -1;
     v->output = -1;
     v->other = -1;

@@ -100,12 +100,9 @@ typedef struct {
     unsigned                is_const:1;
     unsigned                is_input:1;
     unsigned                nhwc:1;     /* stored channels last */
-    unsigned                inplace:1;  /* its memory is an input's */
 
     /* the plan's */
     int                     alias;      /* the value whose memory it is */
-    int                     first;      /* steps: written first, read last */
-    int                     last;
     int                     slot;       /* in the run's pointer table */
     int                     output;     /* the graph output it is, or -1 */
     int                     other;      /* the same in the other layout */

@@ -183,11 +183,6 @@ typedef struct {
 } infer_onnx_pad_t;
 
 
-typedef struct {
-    size_t                  count;        /* a row's floats */
-} infer_onnx_copy_t;
-
-
 /* the kernels */
 
 void infer_onnx_k_gemm(const infer_onnx_step_t *s, float *const *ptr,
@@ -212,12 +207,8 @@ void infer_onnx_k_concat(const infer_onnx_step_t *s, float *const *ptr,
     size_t n, float *work);
 void infer_onnx_k_pad(const infer_onnx_step_t *s, float *const *ptr,
     size_t n, float *work);
-void infer_onnx_k_copy(const infer_onnx_step_t *s, float *const *ptr,
-    size_t n, float *work);
 
-/* work memory, in floats, a GEMM or a convolution needs for n rows */
-size_t infer_onnx_gemm_work(const infer_onnx_gemm_t *gm, size_t rows,
-    infer_onnx_isa_e isa);
+/* work memory, in floats, a convolution needs (its window pointers) */
 size_t infer_onnx_conv_work(const infer_onnx_conv_t *cv,
     infer_onnx_isa_e isa);
 

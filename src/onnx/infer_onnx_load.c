@@ -897,7 +897,8 @@ infer_onnx_sort(infer_onnx_graph_t *g)
         start[i + 1] += start[i];
     }
 
-    users = infer_onnx_arena_alloc(g->tmp, (start[g->nnodes] + 1) * sizeof(int));
+    users = infer_onnx_arena_alloc(g->tmp,
+                                   (start[g->nnodes] + 1) * sizeof(int));
     fill = infer_onnx_arena_calloc(g->tmp, g->nnodes + 1, sizeof(int));
 
     if (users == NULL || fill == NULL) {

@@ -37,6 +37,8 @@ static int same_text(float v);
 static void test_parse_double(void);
 static void test_whole(void);
 static int whole(const char *body, size_t max_rows, infer_request_t *req);
+static void test_nested_rows(void);
+static void test_nested_responses(void);
 
 
 /* feeds body in chunks of chunk bytes (0: all at once) */
@@ -531,6 +533,114 @@ test_parse_double(void)
 }
 
 
+/* rows nested as a model's [2][3]: whole, in chunks of every size, refused */
+
+static void
+test_nested_rows(void)
+{
+    int                      rc;
+    size_t                   chunk, off, n, len;
+    infer_request_t          req;
+    infer_request_parser_t  *p;
+    static const size_t      dims[] = { 2, 3 };
+    const char              *body;
+    infer_request_opts_t     opts = { 6, 8, 0, 2, dims };
+
+    body = "{\"instances\":[[[1,2,3],[4,5,6]],[[7,8,9],[10,11,12.5]]]}";
+    len = strlen(body);
+
+    for (chunk = 1; chunk <= len; chunk++) {
+        p = infer_request_parser_create(&opts, &infer_alloc_libc);
+
+        for (off = 0; off < len; off += n) {
+            n = (len - off < chunk) ? len - off : chunk;
+            (void) infer_request_parse(p, (const unsigned char *) body + off,
+                                       n);
+        }
+
+        rc = infer_request_finish(p, &req);
+        CHECK(rc == INFER_OK && req.rows == 2 && req.batch);
+        CHECK(rc == INFER_OK && req.x[0] == 1.0f && req.x[5] == 6.0f
+              && req.x[11] == 12.5f);
+        infer_request_parser_free(p);
+    }
+
+    /* the one-pass reader leaves nested rows to the streaming parser */
+
+    CHECK(infer_request_parse_whole(&opts, (const unsigned char *) body, len,
+                                    &infer_alloc_libc, &req)
+          == INFER_DECLINED);
+
+#define NESTED(json, want_rc, want_err)                                      \
+    do {                                                                     \
+        p = infer_request_parser_create(&opts, &infer_alloc_libc);           \
+        (void) infer_request_parse(p, (const unsigned char *) json,          \
+                                   strlen(json));                            \
+        CHECK(infer_request_finish(p, &req) == want_rc);                     \
+        CHECK_STR(infer_request_error(p), want_err);                         \
+        infer_request_parser_free(p);                                        \
+    } while (0)
+
+    NESTED("{\"features\":[[1,2,3],[4,5,6]]}", INFER_OK, "");
+    NESTED("{\"features\":[1,2,3,4,5,6]}", INFER_ESHAPE,
+           "\"features\" has a number at depth 1: the model's rows are "
+           "[2,3]");
+    NESTED("{\"instances\":[[[1,2,3],[4,5]]]}", INFER_ESHAPE,
+           "instances[0] has 2 elements at depth 2: the model's rows are "
+           "[2,3]");
+    NESTED("{\"instances\":[[[1,2,3]]]}", INFER_ESHAPE,
+           "instances[0] has 1 elements at depth 1: the model's rows are "
+           "[2,3]");
+    NESTED("{\"instances\":[[[[1],2,3],[4,5,6]]]}", INFER_ESHAPE,
+           "instances[0] is nested deeper than the model's rows, [2,3]");
+    NESTED("{\"instances\":[[[1,2,3],[4,5,\"6\"]]]}", INFER_EINVAL,
+           "instances[0][5] must be a number, not a string");
+
+#undef NESTED
+}
+
+
+/* a [2][2] output, nested; y's rows 5 apart (a second output after it) */
+
+static void
+test_nested_responses(void)
+{
+    char              text[256];
+    infer_buf_t       fields, out;
+    infer_response_t  resp;
+    static const size_t  dims[] = { 2, 2 };
+    const float       y[] = { 1, 2, 3, 4, -9, 5, 6, 7, 8.5f, -9 };
+
+    infer_buf_init(&fields, &infer_alloc_libc);
+    CHECK(infer_json_model_fields(&fields, "m", 1, "1", 1) == INFER_OK);
+
+    memset(&resp, 0, sizeof(resp));
+    resp.model_fields = fields.data;
+    resp.model_fields_len = fields.len;
+    resp.y = y;
+    resp.rows = 2;
+    resp.noutputs = 4;
+    resp.stride = 5;
+    resp.ndims = 2;
+    resp.dims = dims;
+    resp.batch = 1;
+    resp.latency_ns = 2000;
+
+    infer_buf_init(&out, &infer_alloc_libc);
+    CHECK(infer_json_write_response(&out, &resp) == INFER_OK);
+    snprintf(text, sizeof(text), "%.*s", (int) out.len, out.data);
+    CHECK_STR(text, "{\"predictions\":[[[1,2],[3,4]],[[5,6],[7,8.5]]],"
+                    "\"model_name\":\"m\",\"model_version\":\"1\","
+                    "\"latency_ms\":0.002}");
+
+    /* $infer_prediction: y[0]'s text */
+    CHECK(resp.first_len == 1 && out.data[resp.first_off] == '1');
+
+    infer_buf_release(&out);
+    infer_buf_release(&fields);
+}
+
+
 void
 infer_test_json(void)
 {
@@ -544,6 +654,8 @@ infer_test_json(void)
     test_format_float_paths();
     test_parse_double();
     test_whole();
+    test_nested_rows();
+    test_nested_responses();
 }
 
 

@@ -44,6 +44,7 @@ static void test_id_echo(void);
 static void test_chunking(void);
 static void test_writers(void);
 static void test_round_trip(void);
+static void test_tensors(void);
 
 
 /* feeds body split at the ascending offsets in cuts */
@@ -1083,6 +1084,112 @@ test_round_trip(void)
 }
 
 
+/*
+ * A model with its own tensors: an input of rows [1,2,2], outputs "a" [3]
+ * and "b" [2]; shapes, nesting, outputs asked for by name, the writers.
+ */
+
+static void
+test_tensors(void)
+{
+    char                   text[512];
+    infer_buf_t            out;
+    infer_v2_parser_t     *p;
+    infer_v2_request_t     req;
+    infer_v2_response_t    resp;
+    static const size_t    dims[] = { 1, 2, 2 };
+    infer_tensor_t         input, outputs[2];
+    infer_request_opts_t   opts = { 4, 8, 0, 3, dims };
+    infer_v2_model_t       m = {
+        "img", 3, "2", 1, "onnx", 4, 5, NULL, NULL, 0
+    };
+    const float            y[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+
+    memset(&input, 0, sizeof(input));
+    memset(outputs, 0, sizeof(outputs));
+    input.name = "x";
+    input.ndims = 3;
+    input.dims[0] = 1;
+    input.dims[1] = 2;
+    input.dims[2] = 2;
+    input.size = 4;
+    outputs[0].name = "a";
+    outputs[0].ndims = 1;
+    outputs[0].dims[0] = 3;
+    outputs[0].size = 3;
+    outputs[1].name = "b";
+    outputs[1].ndims = 1;
+    outputs[1].dims[0] = 2;
+    outputs[1].size = 2;
+    outputs[1].offset = 3;
+    m.input = &input;
+    m.outputs = outputs;
+    m.noutput_tensors = 2;
+
+#define TENSORS(json, want_rc, want_err)                                     \
+    do {                                                                     \
+        p = infer_v2_parser_create(&opts, outputs, 2, &infer_alloc_libc);    \
+        (void) infer_v2_parse(p, (const unsigned char *) json,               \
+                              strlen(json));                                 \
+        CHECK(infer_v2_finish(p, &req) == want_rc);                          \
+        CHECK_STR(infer_v2_error(p), want_err);                              \
+    } while (0)
+
+    TENSORS("{\"inputs\":[{\"name\":\"x\",\"shape\":[2,1,2,2],\"datatype\":"
+            "\"FP32\",\"data\":[[[[1,2],[3,4]]],[[[5,6],[7,8]]]]}],"
+            "\"outputs\":[{\"name\":\"b\"}]}", INFER_OK, "");
+    CHECK(req.rows == 2 && req.outputs == 2);
+    CHECK(req.x[0] == 1.0f && req.x[7] == 8.0f);
+    infer_v2_parser_free(p);
+
+    /* a row's own shape: one row; the data flat */
+
+    TENSORS("{\"inputs\":[{\"name\":\"q\",\"shape\":[1,2,2],\"datatype\":"
+            "\"FP32\",\"data\":[1,2,3,4]}]}", INFER_OK, "");
+    CHECK(req.rows == 1 && req.outputs == 0);
+    infer_v2_parser_free(p);
+
+    TENSORS("{\"inputs\":[{\"name\":\"x\",\"shape\":[2,4],\"datatype\":"
+            "\"FP32\",\"data\":[1,2,3,4,5,6,7,8]}]}", INFER_ESHAPE,
+            "inputs[0]: shape [2,4] does not match the model's [-1,1,2,2]");
+    infer_v2_parser_free(p);
+
+    TENSORS("{\"inputs\":[{\"name\":\"x\",\"shape\":[1,2,2],\"datatype\":"
+            "\"FP32\",\"data\":[1,2,3,4]}],\"outputs\":[{\"name\":\"c\"}]}",
+            INFER_EINVAL, "outputs[0]: unknown output \"c\", the model has "
+            "\"a\", \"b\"");
+    infer_v2_parser_free(p);
+
+#undef TENSORS
+
+    infer_buf_init(&out, &infer_alloc_libc);
+    CHECK(infer_v2_write_model_metadata(&out, &m) == INFER_OK);
+    snprintf(text, sizeof(text), "%.*s", (int) out.len, out.data);
+    CHECK_STR(text, "{\"name\":\"img\",\"versions\":[\"2\"],\"platform\":"
+                    "\"onnx_onnxv1\",\"inputs\":[{\"name\":\"x\",\"datatype\":"
+                    "\"FP32\",\"shape\":[-1,1,2,2]}],\"outputs\":[{\"name\":"
+                    "\"a\",\"datatype\":\"FP32\",\"shape\":[-1,3]},{\"name\":"
+                    "\"b\",\"datatype\":\"FP32\",\"shape\":[-1,2]}]}");
+    infer_buf_release(&out);
+
+    /* y's rows are a (3) then b (2): b alone, rows 5 apart */
+
+    memset(&resp, 0, sizeof(resp));
+    resp.model = &m;
+    resp.y = y;
+    resp.rows = 2;
+    resp.outputs = 2;
+
+    infer_buf_init(&out, &infer_alloc_libc);
+    CHECK(infer_v2_write_response(&out, &resp) == INFER_OK);
+    snprintf(text, sizeof(text), "%.*s", (int) out.len, out.data);
+    CHECK_STR(text, "{\"model_name\":\"img\",\"model_version\":\"2\","
+                    "\"outputs\":[{\"name\":\"b\",\"shape\":[2,2],"
+                    "\"datatype\":\"FP32\",\"data\":[4,5,9,10]}]}");
+    infer_buf_release(&out);
+}
+
+
 void
 infer_test_v2(void)
 {
@@ -1097,4 +1204,5 @@ infer_test_v2(void)
     test_chunking();
     test_writers();
     test_round_trip();
+    test_tensors();
 }

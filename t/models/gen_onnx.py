@@ -8,6 +8,8 @@ refuse, made with python3-onnx's helpers.
     /usr/bin/python3 t/models/gen_onnx.py --check     # outputs still torch's?
     /usr/bin/python3 t/models/gen_onnx.py --big DIR   # ResNet-18, 3x32x32
     /usr/bin/python3 t/models/gen_onnx.py --bench DIR # make bench's models
+    /usr/bin/python3 t/models/gen_onnx.py --example conf/models
+                                    # digits-cnn.onnx, trained: make run's
 
 Each fixture NAME gives NAME.onnx and NAME.ref.json:
 
@@ -229,6 +231,62 @@ def export(name, make, row_shape, opset, keep_bn, out_dir, rows=ROWS):
     return "\n".join(ref) + "\n"
 
 
+class DigitsCNN(nn.Module):
+    """sklearn's 8x8 digits (pixels 0 to 16), to the 10 digits' probabilities."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.c2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.fc = nn.Linear(16 * 4 * 4, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.c1(x / 16)), 2)
+        x = F.relu(self.c2(x))
+        return F.softmax(self.fc(torch.flatten(x, 1)), dim=1)
+
+
+def example(out_dir):
+    """Train the digits CNN (seeded, one thread: the same file each time)."""
+    from sklearn import datasets
+
+    digits = datasets.load_digits()
+    x = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1)
+    y = torch.tensor(digits.target)
+    test = torch.arange(len(y)) % 5 == 0
+
+    torch.manual_seed(SEED)
+    model = DigitsCNN()
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    gen = torch.Generator().manual_seed(SEED)
+
+    for epoch in range(15):
+        order = torch.randperm(int((~test).sum()), generator=gen)
+        xs, ys = x[~test][order], y[~test][order]
+        for i in range(0, len(ys), 64):
+            opt.zero_grad()
+            p = model(xs[i:i + 64])
+            loss = F.nll_loss(torch.log(p + 1e-9), ys[i:i + 64])
+            loss.backward()
+            opt.step()
+
+    model.eval()
+    with torch.no_grad():
+        acc = (model(x[test]).argmax(1) == y[test]).float().mean().item()
+
+    torch.onnx.export(model, x[:1], os.path.join(out_dir, "digits-cnn.onnx"),
+                      input_names=["image"], output_names=["probabilities"],
+                      dynamic_axes={"image": {0: "batch"},
+                                    "probabilities": {0: "batch"}},
+                      opset_version=13)
+
+    # the first test image of a 3, as a request
+    i = int(torch.nonzero(test & (y == 3))[0])
+    with open(os.path.join(out_dir, "digits-3.json"), "w") as f:
+        f.write('{"features":%s}\n' % text(x[i].numpy()))
+    print("digits-cnn: %.1f%% of the held-out fifth right" % (100 * acc))
+
+
 def refused(out_dir):
     """Models the module must refuse at nginx -t, each for one reason."""
     import onnx
@@ -286,6 +344,10 @@ def refused(out_dir):
 
 def main(argv):
     torch.set_num_threads(1)
+
+    if len(argv) == 3 and argv[1] == "--example":
+        example(argv[2])
+        return 0
 
     if len(argv) == 3 and argv[1] in ("--big", "--bench"):
         import torchvision
