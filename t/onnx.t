@@ -233,17 +233,21 @@ __DATA__
 --- fixture: odds
 --- protocol: v2
 
-=== TEST 23: ResNet-18, 3x32x32, opset 13, BatchNormalization kept
+=== TEST 23: Constant's scalars and lists, made with onnx's helpers
+--- fixture: constants
+--- protocol: v2
+
+=== TEST 24: ResNet-18, 3x32x32, opset 13, BatchNormalization kept
 --- fixture: resnet18
 --- protocol: simple
 
-=== TEST 24: V2, on the thread pool (the default threshold, 50us: a row
+=== TEST 25: V2, on the thread pool (the default threshold, 50us: a row
 costs a millisecond)
 --- fixture: resnet18
 --- protocol: v2
 --- pool: on
 
-=== TEST 25: V2 metadata: the graph's names and shapes, -1 for the batch
+=== TEST 26: V2 metadata: the graph's names and shapes, -1 for the batch
 --- http_config
     infer_model lenet $TEST_NGINX_MODELS/onnx/lenet13.onnx version=2;
 --- config
@@ -256,7 +260,7 @@ GET /v2/models/lenet
 [error]
 [alert]
 
-=== TEST 26: V2: an output asked for by name
+=== TEST 27: V2: an output asked for by name
 --- http_config
     infer_model two $TEST_NGINX_MODELS/onnx/two_heads.onnx;
 --- config
@@ -272,7 +276,7 @@ POST /v2/models/two/infer
 [error]
 [alert]
 
-=== TEST 27: V2: an unknown output is a 400 naming the model's
+=== TEST 28: V2: an unknown output is a 400 naming the model's
 --- http_config
     infer_model two $TEST_NGINX_MODELS/onnx/two_heads.onnx;
 --- config
@@ -289,7 +293,7 @@ POST /v2/models/two/infer
 [error]
 [alert]
 
-=== TEST 28: V2: a wrong shape is a 422 naming the model's
+=== TEST 29: V2: a wrong shape is a 422 naming the model's
 --- http_config
     infer_model lenet $TEST_NGINX_MODELS/onnx/lenet13.onnx;
 --- config
@@ -307,7 +311,7 @@ Content-Type: application/json
 [error]
 [alert]
 
-=== TEST 29: simple protocol: a row nested wrong is a 422 naming the row's shape
+=== TEST 30: simple protocol: a row nested wrong is a 422 naming the row's shape
 --- http_config
     infer_model lenet $TEST_NGINX_MODELS/onnx/lenet13.onnx;
 --- config
@@ -325,7 +329,7 @@ Content-Type: application/json
 [error]
 [alert]
 
-=== TEST 30: simple protocol: a flat row for an image model is a 422
+=== TEST 31: simple protocol: a flat row for an image model is a 422
 --- http_config
     infer_model lenet $TEST_NGINX_MODELS/onnx/lenet13.onnx;
 --- config
@@ -341,7 +345,7 @@ Content-Type: application/json
 [error]
 [alert]
 
-=== TEST 31: model_info says onnx
+=== TEST 32: model_info says onnx
 --- http_config
     infer_model mlp $TEST_NGINX_MODELS/onnx/mlp_relu.onnx version=7;
 --- config
@@ -355,7 +359,7 @@ nginx_infer_model_info\{model="mlp",version="7",format="onnx"\} 1
 [error]
 [alert]
 
-=== TEST 32: format=onnx, and readiness covers the model
+=== TEST 33: format=onnx, and readiness covers the model
 --- http_config
     infer_model mlp $TEST_NGINX_MODELS/onnx/mlp_relu.onnx format=onnx;
 --- config

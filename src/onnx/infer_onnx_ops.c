@@ -250,13 +250,33 @@ infer_onnx_lower_alias(infer_onnx_plan_t *p, infer_onnx_node_t *n)
 }
 
 
+/* Constant's value: a tensor, or one of these */
+
+typedef struct {
+    const char  *name;
+    int          type;                      /* INFER_ONNX_ATTR_* */
+    int32_t      dtype;
+    int          list;                      /* rank 1, else a scalar */
+} infer_onnx_constant_attr_t;
+
+
+static const infer_onnx_constant_attr_t  infer_onnx_constant_attrs[] = {
+    { "value_float", INFER_ONNX_ATTR_FLOAT, INFER_ONNX_FLOAT, 0 },
+    { "value_floats", INFER_ONNX_ATTR_FLOATS, INFER_ONNX_FLOAT, 1 },
+    { "value_int", INFER_ONNX_ATTR_INT, INFER_ONNX_INT64, 0 },
+    { "value_ints", INFER_ONNX_ATTR_INTS, INFER_ONNX_INT64, 1 },
+    { NULL, 0, 0, 0 }
+};
+
+
 static int
 infer_onnx_constant_infer(infer_onnx_graph_t *g, infer_onnx_node_t *n)
 {
-    int                  found;
-    int64_t              dim;
-    infer_onnx_attr_t   *a;
-    infer_onnx_value_t  *out, *t;
+    int                                found;
+    int64_t                            dim;
+    infer_onnx_attr_t                 *a;
+    infer_onnx_value_t                *out, *t;
+    const infer_onnx_constant_attr_t  *k;
 
     out = infer_onnx_out(g, n, 0);
     found = 0;
@@ -274,57 +294,27 @@ infer_onnx_constant_infer(infer_onnx_graph_t *g, infer_onnx_node_t *n)
         found++;
     }
 
-    if ((a = infer_onnx_attr(n, "value_float")) != NULL) {
-        (void) infer_onnx_set_shape(out, INFER_ONNX_FLOAT, 0, NULL, 0);
-
-        if (a->type != INFER_ONNX_ATTR_FLOAT
-            || infer_onnx_const_alloc(g, out) == NULL)
-        {
-            return infer_onnx_fail(g, n, "value_float is invalid");
+    for (k = infer_onnx_constant_attrs; k->name != NULL; k++) {
+        if ((a = infer_onnx_attr(n, k->name)) == NULL) {
+            continue;
         }
 
-        *(float *) out->data = a->f;
-        found++;
-    }
-
-    if ((a = infer_onnx_attr(n, "value_floats")) != NULL) {
         dim = (int64_t) a->n;
-        (void) infer_onnx_set_shape(out, INFER_ONNX_FLOAT, 1, &dim, 0);
+        (void) infer_onnx_set_shape(out, k->dtype, k->list, &dim, 0);
 
-        if (a->type != INFER_ONNX_ATTR_FLOATS
-            || infer_onnx_const_alloc(g, out) == NULL)
-        {
-            return infer_onnx_fail(g, n, "value_floats is invalid");
+        if (a->type != k->type || infer_onnx_const_alloc(g, out) == NULL) {
+            return infer_onnx_fail(g, n, "%s is invalid", k->name);
         }
 
-        memcpy(out->data, a->floats, a->n * sizeof(float));
-        found++;
-    }
+        if (k->dtype == INFER_ONNX_FLOAT) {
+            memcpy(out->data, k->list ? a->floats : &a->f,
+                   out->count * sizeof(float));
 
-    if ((a = infer_onnx_attr(n, "value_int")) != NULL) {
-        (void) infer_onnx_set_shape(out, INFER_ONNX_INT64, 0, NULL, 0);
-
-        if (a->type != INFER_ONNX_ATTR_INT
-            || infer_onnx_const_alloc(g, out) == NULL)
-        {
-            return infer_onnx_fail(g, n, "value_int is invalid");
+        } else {
+            memcpy(out->data, k->list ? a->ints : &a->i,
+                   out->count * sizeof(int64_t));
         }
 
-        *(int64_t *) out->data = a->i;
-        found++;
-    }
-
-    if ((a = infer_onnx_attr(n, "value_ints")) != NULL) {
-        dim = (int64_t) a->n;
-        (void) infer_onnx_set_shape(out, INFER_ONNX_INT64, 1, &dim, 0);
-
-        if (a->type != INFER_ONNX_ATTR_INTS
-            || infer_onnx_const_alloc(g, out) == NULL)
-        {
-            return infer_onnx_fail(g, n, "value_ints is invalid");
-        }
-
-        memcpy(out->data, a->ints, a->n * sizeof(int64_t));
         found++;
     }
 

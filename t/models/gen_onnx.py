@@ -287,6 +287,44 @@ def example(out_dir):
     print("digits-cnn: %.1f%% of the held-out fifth right" % (100 * acc))
 
 
+def constants(out_dir):
+    """Constant's scalar and list attributes, made with onnx's helpers:
+    y = Reshape((x + [1,2,3,4]) * 0.5, [-1,2,2]), z = x * Cast(2); the
+    reference is numpy's, in float32 (the same IEEE operations)."""
+    from onnx import TensorProto, helper
+
+    nodes = [
+        helper.make_node("Constant", [], ["c"], "c", value_floats=[1.0, 2.0, 3.0, 4.0]),
+        helper.make_node("Constant", [], ["h"], "h", value_float=0.5),
+        helper.make_node("Constant", [], ["s"], "s", value_ints=[-1, 2, 2]),
+        helper.make_node("Constant", [], ["two"], "two", value_int=2),
+        helper.make_node("Cast", ["two"], ["twof"], "cast", to=1),
+        helper.make_node("Add", ["x", "c"], ["a"], "add"),
+        helper.make_node("Mul", ["a", "h"], ["m"], "mul"),
+        helper.make_node("Reshape", ["m", "s"], ["y"], "reshape"),
+        helper.make_node("Mul", ["x", "twof"], ["z"], "double"),
+    ]
+    g = helper.make_graph(
+        nodes, "constants",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2, 2]),
+         helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 4])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    with open(os.path.join(out_dir, "constants.onnx"), "wb") as f:
+        f.write(m.SerializeToString())
+
+    x = np.random.default_rng(SEED).standard_normal((ROWS, 4)) \
+        .astype(np.float32)
+    y = ((x + np.float32([1, 2, 3, 4])) * np.float32(0.5)).reshape(-1, 2, 2)
+    z = x * np.float32(2)
+    return ('{"model": "constants.onnx", "opset": 13, "input": "x",'
+            ' "row_shape": [4],\n "rows": %s,\n "outputs": ['
+            '{"name": "y", "row_shape": [2, 2], "rows": %s},'
+            '{"name": "z", "row_shape": [4], "rows": %s}]}\n'
+            % (text(x), text(y), text(z)))
+
+
 def refused(out_dir):
     """Models the module must refuse at nginx -t, each for one reason."""
     import onnx
@@ -393,9 +431,18 @@ def main(argv):
             with open(path, "w") as f:
                 f.write(ref)
 
+    ref = constants(tmp)
+    path = os.path.join(OUT, "constants.ref.json")
     if check:
+        with open(path) as f:
+            if f.read() != ref:
+                print("fixtures: %s differs" % path)
+                bad += 1
+        os.remove(os.path.join(tmp, "constants.onnx"))
         os.rmdir(tmp)
     else:
+        with open(path, "w") as f:
+            f.write(ref)
         refused(OUT)
 
     return 1 if bad else 0
