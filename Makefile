@@ -77,11 +77,28 @@ $(BUILD)/test/unit: $(CORE_ALL) $(CORE_HDRS) $(TEST_SRCS) \
 	    $(filter %.c,$(TEST_SRCS)) src/test/infer_unit_test.c \
 	    $(CORE_LIBS) -o $@
 
-$(BUILD)/fuzz/%: src/test/infer_fuzz_%.c $(CORE_ALL) $(CORE_HDRS)
+# the core compiled once for every harness (instrumented for libFuzzer)
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_OBJS   := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(CORE_SRCS)) \
+               $(BUILD)/fuzz/obj/onnx.pb-c.o
+
+.SECONDARY: $(FUZZ_OBJS)
+
+$(BUILD)/fuzz/obj/%.o: %.c $(CORE_HDRS) $(PB_C)
+	@scripts/deps.sh build test
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(CORE_INCS) -c $< -o $@
+
+$(BUILD)/fuzz/obj/onnx.pb-c.o: $(PB_C)
+	@scripts/deps.sh build test
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(CORE_INCS) -c $< -o $@
+
+$(BUILD)/fuzz/%: src/test/infer_fuzz_%.c $(FUZZ_OBJS)
 	@scripts/deps.sh build test
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CORE_INCS) \
-	    $(CORE_ALL) $< $(CORE_LIBS) -o $@
+	    $(FUZZ_OBJS) $< $(CORE_LIBS) -o $@
 
 unit: $(BUILD)/test/unit
 	@cd $(ROOT) && $(BUILD)/test/unit
