@@ -25,15 +25,17 @@ MODULE     := $(BUILD)/ngx_http_infer_module.so
 PB_C       := $(BUILD)/onnx/onnx.pb-c.c
 
 CORE_SRCS  := $(filter-out %.bpf.c,$(wildcard src/infer_*.c)) \
-              $(wildcard src/onnx/infer_onnx_*.c)
-CORE_HDRS  := $(wildcard src/infer_*.h src/onnx/infer_onnx*.h)
+              $(wildcard src/onnx/infer_onnx_*.c) \
+              $(wildcard src/otel/infer_otel*.c)
+CORE_HDRS  := $(wildcard src/infer_*.h src/onnx/infer_onnx*.h \
+                         src/otel/infer_otel*.h)
 CORE_ALL   := $(CORE_SRCS) $(PB_C)
-CORE_LIBS  := -lyajl -lprotobuf-c -lm -pthread
+CORE_LIBS  := -lyajl -lprotobuf-c -lz -lm -pthread
 GLUE_SRCS  := ngx_http_infer_module.c $(wildcard src/ngx_http_infer_*.[ch])
 TEST_SRCS  := $(filter-out src/test/infer_unit_test.c, \
                 $(wildcard src/test/infer_*_test.c src/test/*.h))
 
-CORE_INCS  := -Isrc -Isrc/onnx -I$(BUILD)/onnx
+CORE_INCS  := -Isrc -Isrc/onnx -Isrc/otel -I$(BUILD)/onnx
 CORE_FLAGS := -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(CORE_INCS)
 SANITIZE   := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
 FUZZ_TIME  ?= 10
@@ -103,7 +105,7 @@ $(BUILD)/fuzz/%: src/test/infer_fuzz_%.c $(FUZZ_OBJS)
 unit: $(BUILD)/test/unit
 	@cd $(ROOT) && $(BUILD)/test/unit
 
-FUZZERS    := request model v2 traceparent xgboost onnx
+FUZZERS    := request model v2 traceparent xgboost onnx otel_span otel_http
 
 fuzz-smoke: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 	@scripts/fuzz.sh $(FUZZ_TIME) $(FUZZERS)
@@ -118,7 +120,7 @@ $(BUILD)/test/onnx_conformance: src/test/onnx_conformance.c $(CORE_ALL) \
 
 test: $(MODULE) $(BUILD)/test/unit $(addprefix $(BUILD)/fuzz/,$(FUZZERS)) \
       $(BUILD)/test/schedlat_check $(BUILD)/test/onnx_conformance
-	@scripts/deps.sh test schedlat onnx
+	@scripts/deps.sh test schedlat onnx otel
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) FUZZ_TIME=$(FUZZ_TIME) \
 	    FUZZERS="$(FUZZERS)" scripts/test.sh
 

@@ -10,7 +10,7 @@ for group in "$@"; do
     case $group in
     build)    packages="$packages gcc make nginx nginx-dev libyajl-dev
                         clang bpftool libbpf-dev libprotobuf-c-dev
-                        protobuf-c-compiler libonnx-dev" ;;
+                        protobuf-c-compiler libonnx-dev zlib1g-dev" ;;
     test)     packages="$packages perl curl clang libclang-rt-14-dev" ;;
     valgrind) packages="$packages valgrind" ;;
     bench)    packages="$packages wrk hey curl util-linux procps" ;;
@@ -18,6 +18,8 @@ for group in "$@"; do
     xgboost)  packages="$packages python3-xgboost python3-sklearn libxgboost-dev" ;;
     onnx)     packages="$packages python3-torch python3-torchvision python3-onnx
                         libonnx-testdata protobuf-compiler" ;;
+    otel)     packages="$packages protobuf-compiler curl" ;;
+    nodejs)   packages="$packages nodejs npm" ;;
     schedlat) packages="$packages libcap2-bin util-linux procps curl bpftool hey" ;;
     *)        echo "deps: unknown group \"$group\"" >&2; exit 2 ;;
     esac

@@ -17,6 +17,8 @@ main(void)
     infer_test_schedlat();
     infer_test_host();
     infer_test_onnx();
+    infer_test_otel();
+    infer_test_otel_http();
 
     printf("unit: %d passed, %d failed\n", infer_test_passed,
            infer_test_failed);

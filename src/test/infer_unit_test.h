@@ -49,6 +49,8 @@ void infer_test_xgboost(void);
 void infer_test_schedlat(void);
 void infer_test_host(void);
 void infer_test_onnx(void);
+void infer_test_otel(void);
+void infer_test_otel_http(void);
 
 
 #endif /* INFER_UNIT_TEST_H */
