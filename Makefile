@@ -130,7 +130,7 @@ test-live: $(MODULE)
 
 # nginx reloaded between the blocks of a file: zones and counts survive
 test-hup: $(MODULE)
-	@scripts/deps.sh test schedlat onnx
+	@scripts/deps.sh test schedlat onnx otel
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) TEST_NGINX_USE_HUP=1 \
 	    scripts/test.sh prove
 

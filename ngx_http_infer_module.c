@@ -7,6 +7,7 @@
  */
 
 #include "ngx_http_infer_module.h"
+#include "ngx_http_infer_otel.h"
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -195,7 +196,7 @@ ngx_http_infer_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    if (ngx_http_infer_metrics_postconf(cf) != NGX_OK) {
+    if (ngx_http_infer_request_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -240,9 +241,10 @@ ngx_http_infer_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_infer_main_conf_t *imcf = conf;
 
-    ngx_uint_t               i;
-    infer_v2_model_t        *vm;
-    ngx_http_infer_model_t  *im;
+    ngx_uint_t                        i;
+    infer_v2_model_t                 *vm;
+    ngx_http_infer_model_t           *im;
+    ngx_http_infer_otel_main_conf_t  *omcf;
 
     ngx_conf_init_uint_value(imcf->sched_probe, NGX_HTTP_INFER_SCHED_ON);
 
@@ -273,6 +275,9 @@ ngx_http_infer_init_main_conf(ngx_conf_t *cf, void *conf)
         vm->outputs = im[i].model->outputs;
         vm->noutput_tensors = im[i].model->noutput_tensors;
     }
+
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_infer_otel_module);
+    imcf->mconf.otel = omcf->used;
 
     return ngx_http_infer_metrics_init_conf(cf, imcf);
 }

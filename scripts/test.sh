@@ -53,6 +53,29 @@ stage_fuzz() {
     count "$build/fuzz.log"
 }
 
+# the OTLP receiver t/otel.t exports to (t/otlp/): @elastic/mockotlpserver
+# at the version of t/otlp/package-lock.json, npm ci'ed into build/otlp
+otlp_receiver() {
+    local dir=$build/otlp
+
+    if cmp -s "$root/t/otlp/package-lock.json" "$dir/package-lock.json" \
+       && [ -d "$dir/node_modules/@elastic/mockotlpserver" ]
+    then
+        return 0
+    fi
+
+    # a node from elsewhere (NodeSource's carries its npm) is as good
+    if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
+        "$root/scripts/deps.sh" nodejs || return 1
+    fi
+
+    echo "otlp: npm ci @elastic/mockotlpserver in build/otlp"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    cp "$root/t/otlp/package.json" "$root/t/otlp/package-lock.json" "$dir/"
+    (cd "$dir" && npm ci --no-fund --no-audit --loglevel=error)
+}
+
 # counts the TAP lines themselves: prove's own summary counts a test that
 # a bail-out never ran as failed, and a file that dies early as nothing
 stage_prove() {
@@ -62,6 +85,8 @@ stage_prove() {
         lib=(-I "$root/t/compat/lib")
         echo "prove: Test::Nginx is not installed, using t/compat"
     fi
+
+    otlp_receiver || echo "prove: npm ci failed: t/otel.t will fail"
 
     # ResNet-18 at 3x32x32, too large to commit: made once by torch
 
@@ -78,6 +103,7 @@ stage_prove() {
         TEST_NGINX_MODELS=$root/t/models \
         TEST_NGINX_ONNX_BIG=$build/onnx-big \
         TEST_NGINX_CONF=$root/conf \
+        TEST_NGINX_OTLP_DIR=$build/otlp \
         prove -v "${lib[@]}" ${PROVE_FILES:--r t/}) > "$build/prove.log" 2>&1
 
     # the failures and the summary; the whole run is in build/prove.log

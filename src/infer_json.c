@@ -693,8 +693,9 @@ infer_json_model_fields(infer_buf_t *out, const char *name, size_t name_len,
 
 
 /*
- * {"prediction":6.5,"model_name":"m","model_version":"1","latency_ms":0.004}
- * written straight into a buffer sized once: this runs on every request.
+ * {"prediction":6.5,"model_name":"m","model_version":"1","latency_ms":0.004,
+ * "trace_id":"4bf9..."} written straight into a buffer sized once: this
+ * runs on every request.
  */
 
 int
@@ -706,6 +707,7 @@ infer_json_write_response(infer_buf_t *out, infer_response_t *resp)
     /* a number, its comma, and at most one bracket of each kind */
 
     need = sizeof("{\"predictions\":[],\"latency_ms\":}") + 24
+           + sizeof(",\"trace_id\":\"\"") + INFER_JSON_TRACE_ID_LEN
            + resp->model_fields_len
            + resp->rows * (resp->noutputs * (INFER_JSON_FLOAT_LEN + 3) + 3);
     stride = resp->stride ? resp->stride : resp->noutputs;
@@ -749,6 +751,14 @@ infer_json_write_response(infer_buf_t *out, infer_response_t *resp)
 
     p = infer_json_copy(p, ",\"latency_ms\":");
     p = infer_json_put_ms(p, resp->latency_ns);
+
+    if (resp->trace_id != NULL) {
+        p = infer_json_copy(p, ",\"trace_id\":\"");
+        memcpy(p, resp->trace_id, INFER_JSON_TRACE_ID_LEN);
+        p += INFER_JSON_TRACE_ID_LEN;
+        *p++ = '"';
+    }
+
     *p++ = '}';
 
     out->len = p - out->data;

@@ -51,6 +51,7 @@ typedef struct {
     const size_t         *dims;
     unsigned              batch:1;
     uint64_t              latency_ns;
+    const char           *trace_id;          /* 32 hex digits, or NULL */
 
     /* set by infer_json_write_response(): y[0]'s text, at out->data + */
     size_t                first_off;
@@ -90,6 +91,8 @@ int infer_json_write_response(infer_buf_t *out, infer_response_t *resp);
 int infer_json_write_error(infer_buf_t *out, const char *msg);
 
 #define INFER_JSON_MAX_NUMBER  128          /* characters in one number */
+
+#define INFER_JSON_TRACE_ID_LEN  32    /* a response's trace_id, in hex */
 
 /* the shortest of 6 or 9 significant digits that gives v back */
 #define INFER_JSON_FLOAT_LEN  16

@@ -76,6 +76,14 @@ static const char *const  infer_metrics_reasons[INFER_NREASONS] = {
     "method", "content_type", "unknown_model", "internal"
 };
 
+static const char *const  infer_metrics_otel_drops[INFER_OTEL_NDROPS] = {
+    "queue_full", "rejected", "failed", "shutdown", "too_large"
+};
+
+static const char *const  infer_metrics_otel_exports[INFER_OTEL_NEXPORTS] = {
+    "ok", "retryable", "rejected", "timeout", "network_error"
+};
+
 const char *const  infer_metrics_probe_sources[INFER_NPROBES] = {
     "none", "bpf", "schedstat"
 };
@@ -186,6 +194,38 @@ const infer_metrics_family_t  infer_metrics_families[INFER_MF_N] = {
       INFER_MT_GAUGE, INFER_MS_GLOBAL, INFER_MV_COUNT, INFER_MB_NONE,
       0,
       0, { NULL, NULL, NULL },
+      NULL, NULL, 0 },
+
+    { "otel_spans_exported_total",
+      "Spans a trace collector accepted.",
+      NULL,
+      INFER_MT_COUNTER, INFER_MS_GLOBAL, INFER_MV_COUNT, INFER_MB_NONE,
+      INFER_MF_OPTIONAL,
+      0, { NULL, NULL, NULL },
+      NULL, NULL, 0 },
+
+    { "otel_spans_dropped_total",
+      "Spans that never reached a trace collector, by reason.",
+      NULL,
+      INFER_MT_COUNTER, INFER_MS_GLOBAL, INFER_MV_COUNT, INFER_MB_NONE,
+      INFER_MF_OPTIONAL,
+      0, { NULL, NULL, NULL },
+      "reason", infer_metrics_otel_drops, INFER_OTEL_NDROPS },
+
+    { "otel_exports_total",
+      "Export requests to the trace collector, by outcome.",
+      NULL,
+      INFER_MT_COUNTER, INFER_MS_GLOBAL, INFER_MV_COUNT, INFER_MB_NONE,
+      INFER_MF_OPTIONAL,
+      0, { NULL, NULL, NULL },
+      "outcome", infer_metrics_otel_exports, INFER_OTEL_NEXPORTS },
+
+    { "otel_export_duration_seconds",
+      "Time from sending a batch of spans to the collector's answer.",
+      "seconds",
+      INFER_MT_HISTOGRAM, INFER_MS_GLOBAL, INFER_MV_NS, INFER_MB_EXPORT,
+      INFER_MF_OPTIONAL,
+      0, { NULL, NULL, NULL },
       NULL, NULL, 0 }
 };
 
@@ -199,6 +239,12 @@ const double  infer_metrics_default_latency[13] = {
 
 const double  infer_metrics_default_batch[11] = {
     1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024
+};
+
+/* a millisecond to 10 seconds: a batch over loopback, or to a far region */
+
+const double  infer_metrics_default_export[13] = {
+    1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 1e-1, 2.5e-1, 5e-1, 1, 2.5, 5, 10
 };
 
 
@@ -296,6 +342,12 @@ infer_metrics_set_bounds(const infer_metrics_conf_t *conf, unsigned set,
         return;
     }
 
+    if (set == INFER_MB_EXPORT) {
+        *le = infer_metrics_default_export;
+        *n = 13;
+        return;
+    }
+
     if (set == INFER_MB_SCHED && conf->buckets[INFER_MB_LATENCY].n > 0) {
         *le = conf->buckets[INFER_MB_LATENCY].bounds;
         *n = conf->buckets[INFER_MB_LATENCY].n;
@@ -340,6 +392,15 @@ infer_metrics_wanted(const infer_metrics_conf_t *conf, size_t row,
 
     case INFER_MF_REQUEST_SCHED:
         if (!conf->sched) {
+            return 0;
+        }
+        break;
+
+    case INFER_MF_OTEL_EXPORTED:
+    case INFER_MF_OTEL_DROPPED:
+    case INFER_MF_OTEL_EXPORTS:
+    case INFER_MF_OTEL_EXPORT_DURATION:
+        if (!conf->otel) {
             return 0;
         }
         break;

@@ -68,6 +68,30 @@ enum {
 };
 
 
+/* otel_spans_dropped_total{reason}: why spans never reached a collector */
+
+enum {
+    INFER_OTEL_DROP_QUEUE_FULL = 0,   /* every batch waiting: collector slow */
+    INFER_OTEL_DROP_REJECTED,         /* a 4xx, or rejected in a 200 */
+    INFER_OTEL_DROP_FAILED,           /* retried until the time ran out */
+    INFER_OTEL_DROP_SHUTDOWN,         /* still queued when the worker quit */
+    INFER_OTEL_DROP_TOO_LARGE,        /* bigger than a whole batch */
+    INFER_OTEL_NDROPS
+};
+
+
+/* otel_exports_total{outcome}: export requests */
+
+enum {
+    INFER_OTEL_EXPORT_OK = 0,         /* 2xx */
+    INFER_OTEL_EXPORT_RETRYABLE,      /* 429, 502, 503, 504: retried */
+    INFER_OTEL_EXPORT_REJECTED,       /* any other status: dropped */
+    INFER_OTEL_EXPORT_TIMEOUT,        /* no answer within infer_otel_timeout */
+    INFER_OTEL_EXPORT_NETWORK,        /* refused, reset, TLS, bad response */
+    INFER_OTEL_NEXPORTS
+};
+
+
 /*
  * sched_probe_source{source}: rendered from the probe, not kept in the
  * block (infer_prom_host_t)
@@ -100,6 +124,10 @@ typedef enum {
     INFER_MF_REQUEST_SCHED,           /* request_sched_delay_seconds{model} */
     INFER_MF_BUILD_INFO,              /* build_info{version} */
     INFER_MF_START_TIME,              /* start_time_seconds */
+    INFER_MF_OTEL_EXPORTED,           /* otel_spans_exported_total */
+    INFER_MF_OTEL_DROPPED,            /* otel_spans_dropped_total{reason} */
+    INFER_MF_OTEL_EXPORTS,            /* otel_exports_total{outcome} */
+    INFER_MF_OTEL_EXPORT_DURATION,    /* otel_export_duration_seconds */
     INFER_MF_N
 } infer_metrics_family_e;
 
@@ -132,6 +160,7 @@ typedef enum {
     INFER_MB_BATCH,                   /* rows */
     INFER_MB_PREDICTION,              /* model output: none by default */
     INFER_MB_SCHED,                   /* seconds: run-queue delay */
+    INFER_MB_EXPORT,                  /* seconds: a trace export */
     INFER_MB_N
 } infer_metrics_bucket_set_e;
 
@@ -190,11 +219,13 @@ typedef struct {
     uint64_t                           now_ms;     /* unix time */
     unsigned                           queue:1;    /* queue_duration */
     unsigned                           sched:1;    /* request_sched_delay */
+    unsigned                           otel:1;     /* otel_* families */
 } infer_metrics_conf_t;
 
 
 extern const double  infer_metrics_default_latency[13];
 extern const double  infer_metrics_default_batch[11];
+extern const double  infer_metrics_default_export[13];
 
 
 /*

@@ -202,6 +202,38 @@ static const yajl_callbacks  infer_v2_callbacks = {
 };
 
 
+const char *
+infer_v2_route_template(const infer_v2_route_t *rt)
+{
+    switch (rt->endpoint) {
+
+    case INFER_V2_SERVER_METADATA:
+        return "/v2";
+
+    case INFER_V2_SERVER_LIVE:
+        return "/v2/health/live";
+
+    case INFER_V2_SERVER_READY:
+        return "/v2/health/ready";
+
+    case INFER_V2_MODEL_METADATA:
+        return rt->version ? "/v2/models/{model}/versions/{version}"
+                           : "/v2/models/{model}";
+
+    case INFER_V2_MODEL_READY:
+        return rt->version ? "/v2/models/{model}/versions/{version}/ready"
+                           : "/v2/models/{model}/ready";
+
+    case INFER_V2_MODEL_INFER:
+        return rt->version ? "/v2/models/{model}/versions/{version}/infer"
+                           : "/v2/models/{model}/infer";
+
+    default:
+        return "/v2/{unknown}";
+    }
+}
+
+
 int
 infer_v2_route(const char *uri, size_t len, infer_v2_route_t *rt)
 {

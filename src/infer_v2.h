@@ -97,6 +97,13 @@ typedef struct {
 int infer_v2_route(const char *uri, size_t len, infer_v2_route_t *rt);
 
 /*
+ * The endpoint as a route template, for a span's name and http.route:
+ * "/v2/models/{model}/versions/{version}/infer"; "/v2/{unknown}" when the
+ * uri routed nowhere.
+ */
+const char *infer_v2_route_template(const infer_v2_route_t *rt);
+
+/*
  * The model rt names among n, with the version rt gives, if any: a model
  * configured without a version has none to ask for.  INFER_OK and *found,
  * or INFER_ENOTFOUND and err.

@@ -1,7 +1,6 @@
 /*
- * Metrics and trace context: the shared-memory zone, per-request
- * tracking, the log phase that records each request, and the metrics
- * location.
+ * Metrics: the shared-memory zone and the metrics location.  Each
+ * request is recorded at the log phase (ngx_http_infer_request.c).
  *
  * The block inside the zone is the core's (infer_metrics.c): laid out
  * when the configuration is read, re-attached by name on reload (the zone
@@ -29,12 +28,6 @@ static ngx_int_t ngx_http_infer_metrics_init_zone(ngx_shm_zone_t *shm_zone,
 static void *ngx_http_infer_metrics_old_block(ngx_shm_zone_t *shm_zone,
     size_t *size);
 static int ngx_http_infer_alive(void *ctx, int32_t pid);
-static ngx_int_t ngx_http_infer_log_handler(ngx_http_request_t *r);
-static void ngx_http_infer_trace(ngx_http_request_t *r,
-    ngx_http_infer_ctx_t *ctx);
-static ngx_table_elt_t *ngx_http_infer_find_header(ngx_http_request_t *r,
-    const char *name, size_t len);
-static uint64_t ngx_http_infer_now_ms(void);
 static size_t ngx_http_infer_block_size(ngx_http_infer_main_conf_t *imcf);
 
 
@@ -291,250 +284,6 @@ ngx_http_infer_alive(void *ctx, int32_t pid)
 }
 
 
-ngx_int_t
-ngx_http_infer_metrics_postconf(ngx_conf_t *cf)
-{
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_infer_log_handler;
-
-    return NGX_OK;
-}
-
-
-/*
- * A request for model im (NULL: none known) enters the module: its ctx,
- * its trace, and the in-flight gauge.
- */
-
-ngx_http_infer_ctx_t *
-ngx_http_infer_track(ngx_http_request_t *r, ngx_http_infer_model_t *im)
-{
-    ngx_http_infer_ctx_t        *ctx;
-    ngx_http_infer_main_conf_t  *imcf;
-
-    ctx = ngx_http_infer_get_ctx(r);
-    if (ctx == NULL) {
-        return NULL;
-    }
-
-    if (ctx->tracked) {
-        return ctx;
-    }
-
-    imcf = ngx_http_get_module_main_conf(r, ngx_http_infer_module);
-
-    ctx->model = im;
-    ctx->arrival_ns = ngx_http_infer_now_ns();
-    ctx->reason = INFER_REASON_NONE;
-    ctx->tracked = 1;
-
-    ngx_http_infer_sched_start(ctx);
-    ngx_http_infer_trace(r, ctx);
-
-    if (imcf->metrics != NULL) {
-        infer_metrics_request_start(imcf->metrics,
-            im ? (size_t) (im - (ngx_http_infer_model_t *) imcf->models.elts)
-               : INFER_METRICS_NOMODEL);
-    }
-
-    return ctx;
-}
-
-
-void
-ngx_http_infer_set_reason(ngx_http_request_t *r, ngx_int_t reason)
-{
-    ngx_http_infer_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_infer_module);
-
-    if (ctx != NULL && ctx->reason == INFER_REASON_NONE) {
-        ctx->reason = reason;
-    }
-}
-
-
-/*
- * The caller's trace id from a valid W3C traceparent, or a new one; a
- * span id of our own either way, returned in the response's traceparent.
- */
-
-static void
-ngx_http_infer_trace(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
-{
-    u_char                      *p;
-    ngx_table_elt_t             *in, *out;
-    ngx_http_infer_main_conf_t  *imcf;
-
-    imcf = ngx_http_get_module_main_conf(r, ngx_http_infer_module);
-
-    in = ngx_http_infer_find_header(r, "traceparent",
-                                    sizeof("traceparent") - 1);
-
-    infer_trace_start(&ctx->trace, &imcf->rng,
-                      in ? (char *) in->value.data : NULL,
-                      in ? in->value.len : 0, INFER_TRACE_SAMPLED);
-
-    p = ngx_pnalloc(r->pool, INFER_TRACEPARENT_LEN + 1);
-    out = ngx_list_push(&r->headers_out.headers);
-
-    if (p == NULL || out == NULL) {
-        return;                             /* the trace still counts */
-    }
-
-    out->hash = 1;
-#if (nginx_version >= 1023000)
-    out->next = NULL;
-#endif
-    ngx_str_set(&out->key, "traceparent");
-    out->value.data = p;
-    out->value.len = infer_trace_format((char *) p, &ctx->trace);
-
-    ctx->traceparent = p;               /* the log's ids, with no copy */
-}
-
-
-/* W3C: a request with two traceparent headers has none that counts */
-
-static ngx_table_elt_t *
-ngx_http_infer_find_header(ngx_http_request_t *r, const char *name,
-    size_t len)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *found;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-    found = NULL;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return found;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            if (found != NULL) {
-                return NULL;
-            }
-
-            found = &h[i];
-        }
-    }
-}
-
-
-/*
- * The log phase records each request the module tracked.  A request that
- * nginx refused in an infer location before the module saw it (a 413 for
- * client_max_body_size) is counted here too, for the location's model.
- */
-
-static ngx_int_t
-ngx_http_infer_log_handler(ngx_http_request_t *r)
-{
-    size_t                       model;
-    ngx_uint_t                   status;
-    infer_metrics_obs_t          obs;
-    ngx_http_infer_ctx_t        *ctx;
-    ngx_http_infer_loc_conf_t   *ilcf;
-    ngx_http_infer_main_conf_t  *imcf;
-
-    imcf = ngx_http_get_module_main_conf(r, ngx_http_infer_module);
-
-    if (imcf == NULL || imcf->metrics == NULL) {
-        return NGX_OK;
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_infer_module);
-
-    /* answered by us untracked: V2 metadata and readiness are not counted */
-
-    if (ctx != NULL && !ctx->tracked && ctx->own_response) {
-        return NGX_OK;
-    }
-
-    if (ctx == NULL || !ctx->tracked) {
-        ilcf = ngx_http_get_module_loc_conf(r, ngx_http_infer_module);
-
-        if (ilcf->kind != NGX_HTTP_INFER_PREDICT
-            && ilcf->kind != NGX_HTTP_INFER_V2_ENDPOINTS)
-        {
-            return NGX_OK;
-        }
-
-        ctx = ngx_http_infer_track(r, ilcf->model);
-        if (ctx == NULL) {
-            return NGX_OK;
-        }
-    }
-
-    status = r->headers_out.status;
-
-    ngx_memzero(&obs, sizeof(infer_metrics_obs_t));
-
-    obs.status = status;
-    obs.reason = ctx->reason;
-
-    if (obs.reason == INFER_REASON_NONE && status >= NGX_HTTP_BAD_REQUEST) {
-        obs.reason = (status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE)
-                     ? INFER_REASON_TOO_LARGE
-                     : (status >= NGX_HTTP_INTERNAL_SERVER_ERROR)
-                       ? INFER_REASON_INTERNAL : INFER_REASON_BAD_REQUEST;
-    }
-
-    obs.request_ns = ngx_http_infer_now_ns() - ctx->arrival_ns;
-    obs.trace_id = ctx->trace.trace_id;
-    obs.now_ms = ngx_http_infer_now_ms();
-
-    if (ctx->evaluated) {
-        obs.evaluated = 1;
-        obs.rows = ctx->rows;
-        obs.inference_ns = ctx->eval_ns;
-        obs.prediction = ctx->y[0];
-    }
-
-    if (ctx->offloaded) {
-        obs.queued = 1;
-        obs.queue_ns = ctx->queue_ns;
-    }
-
-    ngx_http_infer_sched_finish(ctx);
-
-    if (ctx->sched_done) {
-        obs.sched = 1;
-        obs.sched_ns = ctx->sched_ns;
-    }
-
-    model = ctx->model
-            ? (size_t) (ctx->model
-                        - (ngx_http_infer_model_t *) imcf->models.elts)
-            : INFER_METRICS_NOMODEL;
-
-    infer_metrics_request_done(imcf->metrics, model, &obs);
-
-    return NGX_OK;
-}
-
-
 /*
  * infer_metrics: the Prometheus text format, OpenMetrics when the
  * scraper's Accept asks for it, JSON with format=json.  Rendered twice,
@@ -726,12 +475,15 @@ ngx_http_infer_block_size(ngx_http_infer_main_conf_t *imcf)
 }
 
 
-static uint64_t
-ngx_http_infer_now_ms(void)
+/* the metrics' index of model im: a row of series, or the worker's */
+
+ngx_uint_t
+ngx_http_infer_model_index(ngx_http_infer_main_conf_t *imcf,
+    ngx_http_infer_model_t *im)
 {
-    ngx_time_t  *tp;
+    if (im == NULL) {
+        return INFER_METRICS_NOMODEL;
+    }
 
-    tp = ngx_timeofday();
-
-    return (uint64_t) tp->sec * 1000 + tp->msec;
+    return im - (ngx_http_infer_model_t *) imcf->models.elts;
 }

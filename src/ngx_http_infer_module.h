@@ -86,19 +86,51 @@ typedef struct {
 } ngx_http_infer_loc_conf_t;
 
 
+typedef struct ngx_http_infer_ctx_s  ngx_http_infer_ctx_t;
+
+
+/*
+ * A protocol, as the pipeline sees it: parse turns the body into ctx->x
+ * and ctx->rows, respond writes ctx->y out.  The simple one and V2's.
+ */
+
+typedef struct {
+    ngx_int_t               (*parse)(ngx_http_request_t *r,
+                                     ngx_http_infer_ctx_t *ctx);
+    ngx_int_t               (*respond)(ngx_http_request_t *r,
+                                       ngx_http_infer_ctx_t *ctx);
+} ngx_http_infer_proto_t;
+
+
+/*
+ * The moments of a request the module records (CLOCK_MONOTONIC ns, 0:
+ * did not happen): the metrics, the log variables and the spans all read
+ * them from here.  A stage may take its time from the one before it: the
+ * body "arrives" with the request when it came with the head, and the
+ * model starts when parsing ends, unless a thread takes it.
+ */
+
 typedef enum {
-    NGX_HTTP_INFER_SIMPLE = 0,                /* {"features":[...]} */
-    NGX_HTTP_INFER_V2                         /* KServe V2 infer */
-} ngx_http_infer_proto_e;
+    NGX_HTTP_INFER_T_ARRIVAL = 0,   /* the module took the request */
+    NGX_HTTP_INFER_T_BODY,          /* its body had arrived */
+    NGX_HTTP_INFER_T_PARSED,        /* the body was parsed (or refused) */
+    NGX_HTTP_INFER_T_POSTED,        /* handed to a pool thread */
+    NGX_HTTP_INFER_T_EVAL,          /* the model started */
+    NGX_HTTP_INFER_T_EVALUATED,     /* the model ended */
+    NGX_HTTP_INFER_T_DONE,          /* the answer is ready, in the loop */
+    NGX_HTTP_INFER_T_END,           /* the log phase */
+    NGX_HTTP_INFER_T_N
+} ngx_http_infer_stage_e;
 
 
 /*
  * Per request: what the pipeline (body, parse, evaluate, respond) carries
- * from one step to the next, and what the error filter needs.
+ * from one step to the next, what the error filter needs, and what the
+ * log phase records.  src/ngx_http_infer_request.c owns its lifecycle.
  */
 
-typedef struct {
-    ngx_http_infer_proto_e    proto;
+struct ngx_http_infer_ctx_s {
+    const ngx_http_infer_proto_t  *proto;
     ngx_http_infer_model_t   *model;
     infer_alloc_t            *alloc;          /* r->pool for the core */
     float                    *x;              /* rows x nfeatures */
@@ -106,30 +138,35 @@ typedef struct {
     size_t                    rows;
     ngx_str_t                 id;             /* a V2 request's "id" */
     uint64_t                  outputs;        /* V2: asked for, by bit */
-    uint64_t                  start_ns;       /* the body had arrived */
-    uint64_t                  queue_ns;       /* waiting for a thread */
-    uint64_t                  eval_ns;        /* in the model */
-    void                     *task;           /* on the thread pool */
-    uint64_t                  arrival_ns;     /* the module took it */
-    uint64_t                  done_ns;        /* the answer is ready */
+    uint64_t                  t[NGX_HTTP_INFER_T_N];
     uint64_t                  sched_start;    /* worker's run delay, ns */
     uint64_t                  sched_ns;       /* suffered while served */
+    void                     *task;           /* on the thread pool */
     infer_trace_t             trace;
     u_char                   *traceparent;    /* as sent, or NULL */
+    ngx_str_t                 route;          /* the span's, or the
+                                                 location's name */
     ngx_str_t                 prediction;     /* y[0] in the body sent */
     ngx_int_t                 reason;         /* INFER_REASON_* */
+    ngx_uint_t                tracked:1;      /* the lifecycle began */
+    ngx_uint_t                counted:1;      /* in the metrics */
+    ngx_uint_t                traced:1;       /* spans, if sampled */
+    ngx_uint_t                finished:1;     /* END, sampled: decided */
+    ngx_uint_t                exported:1;     /* its spans were queued */
     ngx_uint_t                offloaded:1;
-    ngx_uint_t                tracked:1;      /* counted in flight */
     ngx_uint_t                evaluated:1;
     ngx_uint_t                sched:1;        /* sched_start was read */
     ngx_uint_t                sched_done:1;   /* sched_ns too */
 
     ngx_uint_t                batch:1;        /* "instances" */
-    ngx_uint_t                body_on_arrival:1; /* start_ns is arrival */
     ngx_uint_t                own_response:1; /* the body is ours already */
     ngx_uint_t                replace_body:1; /* the filter swaps it */
     ngx_buf_t                *error_body;
-} ngx_http_infer_ctx_t;
+};
+
+
+/* ngx_http_infer_request_begin() */
+#define NGX_HTTP_INFER_COUNT     0x01     /* in the metrics */
 
 
 extern ngx_module_t  ngx_http_infer_module;
@@ -140,25 +177,41 @@ ngx_int_t ngx_http_infer_health_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_infer_ready_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_infer_v2_handler(ngx_http_request_t *r);
 
-/* the pipeline, shared by the protocols */
+/* the request's lifecycle: src/ngx_http_infer_request.c */
+ngx_int_t ngx_http_infer_request_init(ngx_conf_t *cf);
+ngx_http_infer_ctx_t *ngx_http_infer_get_ctx(ngx_http_request_t *r);
+ngx_http_infer_ctx_t *ngx_http_infer_request_begin(ngx_http_request_t *r,
+    ngx_http_infer_model_t *im, ngx_uint_t flags);
+void ngx_http_infer_set_reason(ngx_http_request_t *r, ngx_int_t reason);
+void ngx_http_infer_set_route(ngx_http_request_t *r, const char *route);
+ngx_http_infer_ctx_t *ngx_http_infer_request_end(ngx_http_request_t *r);
+const char *ngx_http_infer_outcome(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx);
+ngx_table_elt_t *ngx_http_infer_find_header(ngx_http_request_t *r,
+    const char *name, size_t len);
+uint64_t ngx_http_infer_now_ns(void);
+uint64_t ngx_http_infer_unix_ns(uint64_t mono_ns);
+void ngx_http_infer_clock_sync(void);
+
+#define ngx_http_infer_stage(ctx, s)  ((ctx)->t[s] = ngx_http_infer_now_ns())
+
+/* the pipeline, shared by the protocols: src/ngx_http_infer_pipeline.c */
 ngx_int_t ngx_http_infer_start(ngx_http_request_t *r,
-    ngx_http_infer_model_t *im, ngx_http_infer_proto_e proto);
+    ngx_http_infer_model_t *im, const ngx_http_infer_proto_t *proto);
 ngx_int_t ngx_http_infer_feed_body(ngx_http_request_t *r,
     int (*feed)(void *parser, const u_char *data, size_t len), void *parser);
-ngx_int_t ngx_http_infer_offload(ngx_http_request_t *r,
-    ngx_http_infer_ctx_t *ctx);
-ngx_int_t ngx_http_infer_respond(ngx_http_request_t *r,
-    ngx_http_infer_ctx_t *ctx);
-ngx_int_t ngx_http_infer_v2_parse(ngx_http_request_t *r,
-    ngx_http_infer_ctx_t *ctx);
-ngx_int_t ngx_http_infer_v2_respond(ngx_http_request_t *r,
-    ngx_http_infer_ctx_t *ctx);
 ngx_int_t ngx_http_infer_not_allowed(ngx_http_request_t *r, char *allow);
 ngx_int_t ngx_http_infer_reject(ngx_http_request_t *r, ngx_uint_t status,
     const char *msg);
 ngx_uint_t ngx_http_infer_all_warm(ngx_http_infer_main_conf_t *imcf);
-uint64_t ngx_http_infer_now_ns(void);
 
+/* the thread pool: NGX_OK, and done(r, rc) finishes; or NGX_DECLINED */
+typedef void (*ngx_http_infer_done_pt)(ngx_http_request_t *r, ngx_int_t rc);
+
+ngx_int_t ngx_http_infer_offload(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx, ngx_http_infer_done_pt done);
+
+/* responses: src/ngx_http_infer_response.c */
 ngx_int_t ngx_http_infer_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_buf_t *b);
 ngx_int_t ngx_http_infer_send_json(ngx_http_request_t *r, ngx_uint_t status,
@@ -166,20 +219,15 @@ ngx_int_t ngx_http_infer_send_json(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_http_infer_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *msg);
 ngx_uint_t ngx_http_infer_status(int rc);
-ngx_http_infer_ctx_t *ngx_http_infer_get_ctx(ngx_http_request_t *r);
 ngx_buf_t *ngx_http_infer_buf(ngx_http_request_t *r, infer_buf_t *out);
 infer_alloc_t *ngx_http_infer_pool_alloc(ngx_pool_t *pool);
 
 ngx_int_t ngx_http_infer_response_init(ngx_conf_t *cf);
 
-/* metrics, tracing, log variables */
-ngx_http_infer_ctx_t *ngx_http_infer_track(ngx_http_request_t *r,
-    ngx_http_infer_model_t *im);
-void ngx_http_infer_set_reason(ngx_http_request_t *r, ngx_int_t reason);
+/* metrics and log variables */
 ngx_int_t ngx_http_infer_metrics_handler(ngx_http_request_t *r);
 char *ngx_http_infer_metrics_init_conf(ngx_conf_t *cf,
     ngx_http_infer_main_conf_t *imcf);
-ngx_int_t ngx_http_infer_metrics_postconf(ngx_conf_t *cf);
 void ngx_http_infer_metrics_init_process(ngx_cycle_t *cycle,
     ngx_http_infer_main_conf_t *imcf);
 void ngx_http_infer_metrics_exit_process(ngx_http_infer_main_conf_t *imcf);
@@ -187,6 +235,9 @@ char *ngx_http_infer_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_infer_buckets(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+ngx_uint_t ngx_http_infer_model_index(ngx_http_infer_main_conf_t *imcf,
+    ngx_http_infer_model_t *im);
+uint64_t ngx_http_infer_now_ms(void);
 ngx_int_t ngx_http_infer_add_variables(ngx_conf_t *cf);
 
 /* the scheduler-delay probe */

@@ -129,26 +129,6 @@ ngx_http_infer_status(int rc)
 }
 
 
-ngx_http_infer_ctx_t *
-ngx_http_infer_get_ctx(ngx_http_request_t *r)
-{
-    ngx_http_infer_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_infer_module);
-
-    if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_infer_ctx_t));
-        if (ctx == NULL) {
-            return NULL;
-        }
-
-        ngx_http_set_ctx(r, ctx, ngx_http_infer_module);
-    }
-
-    return ctx;
-}
-
-
 /* wraps what a core wrote into the request pool: no copy */
 
 ngx_buf_t *

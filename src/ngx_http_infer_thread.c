@@ -17,14 +17,14 @@
 #if (NGX_THREADS)
 
 typedef struct {
-    const infer_model_t   *model;
-    const float           *x;
-    float                 *y;
-    size_t                 rows;
-    uint64_t               posted_ns;
-    uint64_t               started_ns;
-    uint64_t               done_ns;
-    int                    rc;
+    const infer_model_t     *model;
+    const float             *x;
+    float                   *y;
+    size_t                   rows;
+    uint64_t                 started_ns;
+    uint64_t                 done_ns;
+    int                      rc;
+    ngx_http_infer_done_pt   done;
 } ngx_http_infer_task_t;
 
 
@@ -33,12 +33,14 @@ static void ngx_http_infer_thread_done(ngx_event_t *ev);
 
 
 /*
- * NGX_OK: posted, the completion handler finalizes the request;
- * NGX_DECLINED: evaluate inline (cheap, or the pool's queue is full).
+ * NGX_OK: posted, and done(r, rc) will be called in the event loop with
+ * NGX_OK (ctx->y holds the outputs) or NGX_ERROR; NGX_DECLINED: evaluate
+ * inline (cheap, or the pool's queue is full).
  */
 
 ngx_int_t
-ngx_http_infer_offload(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
+ngx_http_infer_offload(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx,
+    ngx_http_infer_done_pt done)
 {
     ngx_thread_task_t          *task;
     ngx_http_infer_task_t      *t;
@@ -62,7 +64,9 @@ ngx_http_infer_offload(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
     t->x = ctx->x;
     t->y = ctx->y;
     t->rows = ctx->rows;
-    t->posted_ns = ngx_http_infer_now_ns();
+    t->done = done;
+
+    ngx_http_infer_stage(ctx, NGX_HTTP_INFER_T_POSTED);
 
     task->handler = ngx_http_infer_thread_eval;
     task->event.data = r;
@@ -71,6 +75,7 @@ ngx_http_infer_offload(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
     /* a full queue (nginx logs it) is no reason to fail the request */
 
     if (ngx_thread_task_post(ilcf->thread_pool, task) != NGX_OK) {
+        ctx->t[NGX_HTTP_INFER_T_POSTED] = 0;
         return NGX_DECLINED;
     }
 
@@ -99,12 +104,11 @@ ngx_http_infer_thread_eval(void *data, ngx_log_t *log)
 }
 
 
-/* back in the event loop */
+/* back in the event loop: the thread's times are the stages' */
 
 static void
 ngx_http_infer_thread_done(ngx_event_t *ev)
 {
-    ngx_int_t               rc;
     ngx_connection_t       *c;
     ngx_http_request_t     *r;
     ngx_http_infer_ctx_t   *ctx;
@@ -121,25 +125,13 @@ ngx_http_infer_thread_done(ngx_event_t *ev)
     ctx = ngx_http_get_module_ctx(r, ngx_http_infer_module);
     t = ctx->task;
 
-    ctx->queue_ns = t->started_ns - t->posted_ns;
-    ctx->eval_ns = t->done_ns - t->started_ns;
-    ctx->done_ns = ngx_http_infer_now_ns();       /* the event loop's turn */
     ctx->offloaded = 1;
-    ctx->evaluated = (t->rc == INFER_OK);
+    ctx->t[NGX_HTTP_INFER_T_EVAL] = t->started_ns;
+    ctx->t[NGX_HTTP_INFER_T_EVALUATED] = t->done_ns;
+    ngx_http_infer_stage(ctx, NGX_HTTP_INFER_T_DONE);
 
-    if (t->rc != INFER_OK) {
-        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                      "infer: model \"%V\" failed to evaluate",
-                      &ctx->model->name);
-        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    t->done(r, t->rc == INFER_OK ? NGX_OK : NGX_ERROR);
 
-    } else {
-        rc = ngx_http_infer_respond(r, ctx);
-    }
-
-    /* the finalization the body handler left to us */
-
-    ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
 }
 
@@ -148,7 +140,8 @@ ngx_http_infer_thread_done(ngx_event_t *ev)
 
 
 ngx_int_t
-ngx_http_infer_offload(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
+ngx_http_infer_offload(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx,
+    ngx_http_infer_done_pt done)
 {
     return NGX_DECLINED;
 }

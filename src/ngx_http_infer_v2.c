@@ -11,9 +11,24 @@ static ngx_int_t ngx_http_infer_v2_get(ngx_http_request_t *r,
     infer_v2_route_t *rt, ngx_http_infer_model_t *im, infer_v2_model_t *vm);
 static ngx_int_t ngx_http_infer_v2_send(ngx_http_request_t *r,
     ngx_uint_t status, infer_buf_t *out, int rc);
+static ngx_int_t ngx_http_infer_v2_parse(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx);
+static ngx_int_t ngx_http_infer_v2_respond(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx);
 static int ngx_http_infer_v2_feed(void *parser, const u_char *data,
     size_t len);
 
+
+static const ngx_http_infer_proto_t  ngx_http_infer_v2_proto = {
+    ngx_http_infer_v2_parse,
+    ngx_http_infer_v2_respond
+};
+
+
+/*
+ * Every V2 request is traced, under its route's template; infer requests
+ * are counted too, for their model (an unknown one: by worker only).
+ */
 
 ngx_int_t
 ngx_http_infer_v2_handler(ngx_http_request_t *r)
@@ -21,47 +36,50 @@ ngx_http_infer_v2_handler(ngx_http_request_t *r)
     int                          rc;
     char                         err[INFER_ERRLEN];
     size_t                       found;
+    ngx_uint_t                   flags;
     infer_v2_model_t            *vm;
     infer_v2_route_t             rt;
     ngx_http_infer_model_t      *im;
     ngx_http_infer_main_conf_t  *imcf;
 
     rc = infer_v2_route((char *) r->uri.data, r->uri.len, &rt);
-    if (rc != INFER_OK) {
-        return ngx_http_infer_reject(r, NGX_HTTP_NOT_FOUND, rt.err);
-    }
 
     imcf = ngx_http_get_module_main_conf(r, ngx_http_infer_module);
     im = NULL;
     vm = NULL;
 
-    if (rt.model != NULL) {
+    if (rc == INFER_OK && rt.model != NULL) {
         rc = infer_v2_find_model(&rt, imcf->v2_models.elts,
                                  imcf->v2_models.nelts, &found, err,
                                  sizeof(err));
-        if (rc != INFER_OK) {
-            if (rt.endpoint == INFER_V2_MODEL_INFER) {
-                (void) ngx_http_infer_track(r, NULL);
-                ngx_http_infer_set_reason(r, INFER_REASON_UNKNOWN_MODEL);
-            }
-
-            return ngx_http_infer_reject(r, NGX_HTTP_NOT_FOUND, err);
+        if (rc == INFER_OK) {
+            im = (ngx_http_infer_model_t *) imcf->models.elts + found;
+            vm = (infer_v2_model_t *) imcf->v2_models.elts + found;
         }
 
-        im = (ngx_http_infer_model_t *) imcf->models.elts + found;
-        vm = (infer_v2_model_t *) imcf->v2_models.elts + found;
+    } else if (rc != INFER_OK) {
+        ngx_cpystrn((u_char *) err, (u_char *) rt.err, sizeof(err));
+    }
+
+    flags = (rt.endpoint == INFER_V2_MODEL_INFER) ? NGX_HTTP_INFER_COUNT : 0;
+
+    if (ngx_http_infer_request_begin(r, im, flags) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_infer_set_route(r, infer_v2_route_template(&rt));
+
+    if (rc != INFER_OK) {
+        ngx_http_infer_set_reason(r, INFER_REASON_UNKNOWN_MODEL);
+        return ngx_http_infer_reject(r, NGX_HTTP_NOT_FOUND, err);
     }
 
     if (rt.endpoint == INFER_V2_MODEL_INFER) {
-        if (ngx_http_infer_track(r, im) == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
         if (!(r->method & NGX_HTTP_POST)) {
             return ngx_http_infer_not_allowed(r, "POST");
         }
 
-        return ngx_http_infer_start(r, im, NGX_HTTP_INFER_V2);
+        return ngx_http_infer_start(r, im, &ngx_http_infer_v2_proto);
     }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -137,7 +155,7 @@ ngx_http_infer_v2_send(ngx_http_request_t *r, ngx_uint_t status,
 
 /* the body handler's parse step for an infer request; see the simple one */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_infer_v2_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 {
     int                         rc;
@@ -187,7 +205,7 @@ ngx_http_infer_v2_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_infer_v2_respond(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 {
     infer_buf_t                  out;

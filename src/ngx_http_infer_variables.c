@@ -2,6 +2,8 @@
  * Log variables, for nginx's own access log (log_format ... escape=json).
  * Each is defined for every request: empty, or 0 for the numbers, where
  * the module did not serve it, so that a JSON log line never breaks.
+ * Reading one ends the request's record (ngx_http_infer_request_end()):
+ * they are for the log phase, which nginx's access log may reach first.
  */
 
 #include "ngx_http_infer_module.h"
@@ -16,7 +18,8 @@ typedef enum {
     NGX_HTTP_INFER_VAR_PREDICTION,
     NGX_HTTP_INFER_VAR_TRACE_ID,
     NGX_HTTP_INFER_VAR_SPAN_ID,
-    NGX_HTTP_INFER_VAR_SCHED_DELAY_US
+    NGX_HTTP_INFER_VAR_SCHED_DELAY_US,
+    NGX_HTTP_INFER_VAR_TRACE_SAMPLED
 } ngx_http_infer_var_e;
 
 
@@ -57,6 +60,9 @@ static ngx_http_variable_t  ngx_http_infer_vars[] = {
     { ngx_string("infer_sched_delay_us"), NULL, ngx_http_infer_variable,
       NGX_HTTP_INFER_VAR_SCHED_DELAY_US, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("infer_trace_sampled"), NULL, ngx_http_infer_variable,
+      NGX_HTTP_INFER_VAR_TRACE_SAMPLED, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -89,7 +95,7 @@ ngx_http_infer_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     const char            *status;
     ngx_http_infer_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_infer_module);
+    ctx = ngx_http_infer_request_end(r);
 
     v->valid = 1;
     v->no_cacheable = 1;
@@ -97,11 +103,12 @@ ngx_http_infer_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     v->len = 0;
     v->data = (u_char *) "";
 
-    if (ctx == NULL || !ctx->tracked) {
+    if (ctx == NULL) {
         switch (data) {
         case NGX_HTTP_INFER_VAR_BATCH_SIZE:
         case NGX_HTTP_INFER_VAR_LATENCY_US:
         case NGX_HTTP_INFER_VAR_SCHED_DELAY_US:
+        case NGX_HTTP_INFER_VAR_TRACE_SAMPLED:
             return ngx_http_infer_var_number(r, v, 0);
         default:
             return NGX_OK;
@@ -124,11 +131,7 @@ ngx_http_infer_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     /* "ok", or why the request failed: the errors_total reasons */
 
     case NGX_HTTP_INFER_VAR_STATUS:
-        status = (ctx->reason == INFER_REASON_NONE)
-                 ? (r->headers_out.status < NGX_HTTP_BAD_REQUEST ? "ok"
-                                                                 : "error")
-                 : infer_metrics_families[INFER_MF_ERRORS]
-                       .values[ctx->reason];
+        status = ngx_http_infer_outcome(r, ctx);
         v->len = ngx_strlen(status);
         v->data = (u_char *) status;
         return NGX_OK;
@@ -138,10 +141,11 @@ ngx_http_infer_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
                                          ctx->evaluated ? ctx->rows : 0);
 
     case NGX_HTTP_INFER_VAR_LATENCY_US:
-        return ngx_http_infer_var_number(r, v, ctx->done_ns
-                                         ? (ctx->done_ns - ctx->start_ns)
-                                           / 1000
-                                         : 0);
+        return ngx_http_infer_var_number(r, v,
+                   ctx->t[NGX_HTTP_INFER_T_DONE]
+                   ? (ctx->t[NGX_HTTP_INFER_T_DONE]
+                      - ctx->t[NGX_HTTP_INFER_T_BODY]) / 1000
+                   : 0);
 
     case NGX_HTTP_INFER_VAR_PREDICTION:
         if (!ctx->evaluated) {
@@ -176,12 +180,14 @@ ngx_http_infer_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         return ngx_http_infer_var_hex(r, v, ctx->trace.trace_id,
                                       INFER_TRACE_ID_LEN);
 
-    /* the access log may run before the module's log handler */
-
     case NGX_HTTP_INFER_VAR_SCHED_DELAY_US:
-        ngx_http_infer_sched_finish(ctx);
         return ngx_http_infer_var_number(r, v, ctx->sched_done
                                                ? ctx->sched_ns / 1000 : 0);
+
+    /* 1: the request's spans were exported, the trace id finds them */
+
+    case NGX_HTTP_INFER_VAR_TRACE_SAMPLED:
+        return ngx_http_infer_var_number(r, v, ctx->exported);
 
     case NGX_HTTP_INFER_VAR_SPAN_ID:
     default:

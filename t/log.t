@@ -25,7 +25,7 @@ traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
 --- response_body_like chomp
 ^\{"predictions":\[6\.5,4\],
 --- access_log eval
-qr{"status":200,.*"model":"m","model_version":"2","infer_status":"ok","batch_size":2,"latency_us":\d+,"prediction":"6\.5","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"[0-9a-f]{16}"\}$}
+qr{"status":200,.*"model":"m","model_version":"2","infer_status":"ok","batch_size":2,"latency_us":\d+,"prediction":"6\.5","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"[0-9a-f]{16}","trace_sampled":0\}$}
 --- no_error_log
 [error]
 [alert]
@@ -46,7 +46,7 @@ POST /predict
 Content-Type: application/json
 --- error_code: 422
 --- access_log eval
-qr{"status":422,.*"model":"m","model_version":"1","infer_status":"bad_shape","batch_size":0,"latency_us":0,"prediction":"","trace_id":"[0-9a-f]{32}","span_id":"[0-9a-f]{16}"\}$}
+qr{"status":422,.*"model":"m","model_version":"1","infer_status":"bad_shape","batch_size":0,"latency_us":0,"prediction":"","trace_id":"[0-9a-f]{32}","span_id":"[0-9a-f]{16}","trace_sampled":0\}$}
 --- no_error_log
 [alert]
 
@@ -64,7 +64,7 @@ qr{"status":422,.*"model":"m","model_version":"1","infer_status":"bad_shape","ba
 GET /hello
 --- error_code: 200
 --- access_log eval
-qr{"status":200,.*"model":"","model_version":"","infer_status":"","batch_size":0,"latency_us":0,"prediction":"","trace_id":"","span_id":""\}$}
+qr{"status":200,.*"model":"","model_version":"","infer_status":"","batch_size":0,"latency_us":0,"prediction":"","trace_id":"","span_id":"","trace_sampled":0\}$}
 --- no_error_log
 [error]
 [alert]

@@ -22,7 +22,7 @@ Content-Type: application/json
 --- response_headers
 Content-Type: application/json
 --- response_body_like chomp
-^\{"prediction":6\.5,"model_name":"m","model_version":"1","latency_ms":\d+\.\d{3}\}$
+^\{"prediction":6\.5,"model_name":"m","model_version":"1","latency_ms":\d+\.\d{3},"trace_id":"[0-9a-f]{32}"\}$
 --- no_error_log
 [error]
 [alert]
@@ -41,7 +41,7 @@ POST /predict
 Content-Type: application/json; charset=utf-8
 --- error_code: 200
 --- response_body_like chomp
-^\{"prediction":4,"model_name":"fraud","model_version":"3","latency_ms":\d+\.\d{3}\}$
+^\{"prediction":4,"model_name":"fraud","model_version":"3","latency_ms":\d+\.\d{3},"trace_id":"[0-9a-f]{32}"\}$
 --- no_error_log
 [error]
 [alert]
@@ -60,7 +60,7 @@ POST /predict
 Content-Type: application/json
 --- error_code: 200
 --- response_body_like chomp
-^\{"predictions":\[6\.5,4,-6,0\.001\],"model_name":"m","model_version":"1","latency_ms":\d+\.\d{3}\}$
+^\{"predictions":\[6\.5,4,-6,0\.001\],"model_name":"m","model_version":"1","latency_ms":\d+\.\d{3},"trace_id":"[0-9a-f]{32}"\}$
 --- no_error_log
 [error]
 [alert]
@@ -79,7 +79,7 @@ POST /predict
 Content-Type: application/json
 --- error_code: 200
 --- response_body_like chomp
-^\{"predictions":\[\[0\.5,0\.5\],\[0\.880797088,0\.268941432\]\],"model_name":"two","model_version":"1","latency_ms":\d+\.\d{3}\}$
+^\{"predictions":\[\[0\.5,0\.5\],\[0\.880797088,0\.268941432\]\],"model_name":"two","model_version":"1","latency_ms":\d+\.\d{3},"trace_id":"[0-9a-f]{32}"\}$
 --- no_error_log
 [error]
 [alert]

@@ -211,7 +211,7 @@ POST /predict
 Content-Type: application/json
 --- error_code: 200
 --- response_body_like chomp
-^\{"prediction":6\.5,"model_name":"m","model_version":"1","latency_ms":\d+\.\d{3}\}$
+^\{"prediction":6\.5,"model_name":"m","model_version":"1","latency_ms":\d+\.\d{3},"trace_id":"[0-9a-f]{32}"\}$
 --- error_log eval
 [qr/\[debug\] .*infer: 1 rows of model "m" on a thread/,
  qr/\[debug\] .*complete task #\d+ in thread pool "infer"/]

@@ -636,6 +636,18 @@ test_nested_responses(void)
     /* $infer_prediction: y[0]'s text */
     CHECK(resp.first_len == 1 && out.data[resp.first_off] == '1');
 
+    /* the trace id, last, as the response's traceparent has it */
+
+    resp.batch = 0;
+    resp.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7";
+    out.len = 0;
+    CHECK(infer_json_write_response(&out, &resp) == INFER_OK);
+    snprintf(text, sizeof(text), "%.*s", (int) out.len, out.data);
+    CHECK_STR(text, "{\"prediction\":[[1,2],[3,4]],"
+                    "\"model_name\":\"m\",\"model_version\":\"1\","
+                    "\"latency_ms\":0.002,"
+                    "\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\"}");
+
     infer_buf_release(&out);
     infer_buf_release(&fields);
 }

@@ -254,6 +254,20 @@ test_routes(void)
     CHECK(infer_v2_route("/v2/models/a\0b", 14, &rt) == INFER_ENOTFOUND);
     CHECK_STR(rt.err, "unknown model \"a?b\": a model name has only A-Z a-z "
               "0-9 . _ -");
+    CHECK_STR(infer_v2_route_template(&rt), "/v2/models/{model}");
+    CHECK(infer_v2_route("/v2/nothing", 11, &rt) == INFER_ENOTFOUND);
+    CHECK_STR(infer_v2_route_template(&rt), "/v2/{unknown}");
+
+    /* spans name the endpoint, not the model: a route's template */
+
+    CHECK(infer_v2_route("/v2/models/m/versions/3/infer", 29, &rt)
+          == INFER_OK);
+    CHECK_STR(infer_v2_route_template(&rt),
+              "/v2/models/{model}/versions/{version}/infer");
+    CHECK(infer_v2_route("/v2/models/m/ready", 18, &rt) == INFER_OK);
+    CHECK_STR(infer_v2_route_template(&rt), "/v2/models/{model}/ready");
+    CHECK(infer_v2_route("/v2/", 4, &rt) == INFER_OK);
+    CHECK_STR(infer_v2_route_template(&rt), "/v2");
 }
 
 
