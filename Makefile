@@ -176,7 +176,7 @@ bench: $(MODULE) $(BUILD)/bench/xgb_bench $(BENCH_DATA) \
 	@echo "=== CPU per request against nginx return 200, and probe on/off"
 	@MODULE=$(MODULE) XGB_MODEL=$(BENCH_DATA) ROUNDS=$(BENCH_ROUNDS) \
 	    DURATION=$(BENCH_SECONDS) XGB_REQUEST=$(BUILD)/bench/bench_row.json \
-	    ONNX_MODEL=$(ONNX_BENCH_DIR)/bench_mlp.onnx \
+	    ONNX_MODEL=$(ONNX_BENCH_DIR)/bench_mlp.onnx OTEL=1 \
 	    ONNX_REQUEST=bench/mlp30.json \
 	    SCHED_ATTACH=$(BUILD)/bench/sched_attach bench/run.sh
 	@echo "=== instructions per request (callgrind): what load does not move"

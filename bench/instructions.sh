@@ -34,7 +34,8 @@ for tool in valgrind callgrind_control hey curl; do
         || { echo "instructions: $tool is not installed" >&2; exit 1; }
 done
 
-CASES=(baseline predict predict_log baseline_log)
+CASES=(baseline predict predict_otel predict_otel10 predict_log baseline_log)
+SINK_PORT=$((PORT + 1))     # the OTLP sink of predict_otel: nginx, not traced
 
 rm -rf "$PREFIX"
 mkdir -p "$PREFIX/conf" "$PREFIX/logs" "$PREFIX/cg"
@@ -60,11 +61,22 @@ http {
     keepalive_requests 1000000;
     infer_model example $ROOT/conf/models/example-linear.json;
     include $ROOT/conf/infer_log_format.conf;
+    infer_otel_endpoint http://127.0.0.1:$SINK_PORT/v1/traces;
+    infer_otel_interval 100ms;
 
     server {
         listen 127.0.0.1:$PORT;
 
         location = /predict { infer example; }
+
+        # every request's spans exported, and one in ten
+        location = /predict_otel { infer example; infer_otel on; }
+
+        location = /predict_otel10 {
+            infer example;
+            infer_otel on;
+            infer_otel_sample 0.1;
+        }
 
         location = /predict_log {
             infer example;
@@ -85,12 +97,31 @@ http {
 }
 EOF
 
-mkdir -p "$PREFIX/temp"
+mkdir -p "$PREFIX/temp" "$PREFIX/sink/logs" "$PREFIX/sink/temp"
+
+cat >"$PREFIX/sink/nginx.conf" <<EOF
+daemon on;
+worker_processes 1;
+pid $PREFIX/sink/logs/nginx.pid;
+error_log logs/error.log warn;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path temp;
+    server {
+        listen 127.0.0.1:$SINK_PORT;
+        location = /v1/traces { return 200; }
+    }
+}
+EOF
+
+"$NGINX" -p "$PREFIX/sink/" -c "$PREFIX/sink/nginx.conf"
 
 valgrind --tool=callgrind --callgrind-out-file="$PREFIX/cg/out" \
     "$NGINX" -p "$PREFIX/" -c conf/nginx.conf >"$PREFIX/logs/valgrind.log" 2>&1 &
 VG=$!
-trap 'kill "$VG" 2>/dev/null; wait "$VG" 2>/dev/null' EXIT
+trap 'kill "$VG" 2>/dev/null; wait "$VG" 2>/dev/null;
+      kill -QUIT "$(cat "$PREFIX/sink/logs/nginx.pid")" 2>/dev/null' EXIT
 
 for ((i = 0; i < 300; i++)); do
     curl -s -o /dev/null "http://127.0.0.1:$PORT/baseline" && break
@@ -128,6 +159,9 @@ for name in "${CASES[@]}"; do
         "$(awk -v a="${PER_REQUEST[$name]}" -v b="${PER_REQUEST[baseline]}" \
                'BEGIN { print a / b }')"
 done
+printf '  spans over OTLP (predict_otel - predict): %d, one in ten: %d\n' \
+    $((PER_REQUEST[predict_otel] - PER_REQUEST[predict])) \
+    $((PER_REQUEST[predict_otel10] - PER_REQUEST[predict]))
 printf '  the JSON log alone (predict_log - predict): %d; nginx'"'"'s combined log: %d\n' \
     $((PER_REQUEST[predict_log] - PER_REQUEST[predict])) \
     $((PER_REQUEST[baseline_log] - PER_REQUEST[baseline]))

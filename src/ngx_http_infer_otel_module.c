@@ -930,6 +930,7 @@ ngx_http_infer_otel_push_attr(ngx_conf_t *cf, ngx_array_t *a, ngx_str_t *key,
 
         ngx_cpystrn(k, key->data, key->len + 1);
         attr->key = (char *) k;
+        attr->key_len = key->len;
     }
 
     attr->type = INFER_OTEL_STRING;

@@ -37,10 +37,17 @@ static infer_otel_span_t *ngx_http_infer_otel_child(ngx_http_request_t *r,
     ngx_uint_t from, ngx_uint_t to);
 static ngx_str_t ngx_http_infer_otel_method(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_infer_otel_port(ngx_http_request_t *r);
-static void ngx_http_infer_otel_str(ngx_http_infer_attrs_t *a,
-    const char *key, u_char *data, size_t len);
-static void ngx_http_infer_otel_int(ngx_http_infer_attrs_t *a,
-    const char *key, int64_t v);
+static void ngx_http_infer_otel_attr_str(ngx_http_infer_attrs_t *a,
+    const char *key, size_t key_len, u_char *data, size_t len);
+static void ngx_http_infer_otel_attr_int(ngx_http_infer_attrs_t *a,
+    const char *key, size_t key_len, int64_t v);
+
+
+/* an attribute whose key is a literal: its length is known */
+#define ngx_http_infer_otel_str(a, key, data, len)                           \
+    ngx_http_infer_otel_attr_str(a, key, sizeof(key) - 1, data, len)
+#define ngx_http_infer_otel_int(a, key, v)                                   \
+    ngx_http_infer_otel_attr_int(a, key, sizeof(key) - 1, v)
 
 
 void
@@ -74,6 +81,7 @@ ngx_http_infer_otel_record(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
                                   NGX_HTTP_INFER_T_EVALUATED);
     if (s != NULL) {
         batch.key = "infer.batch_size";
+        batch.key_len = sizeof("infer.batch_size") - 1;
         batch.type = INFER_OTEL_INT;
         batch.v.i = ctx->rows;
         s->attrs = &batch;
@@ -102,7 +110,8 @@ ngx_http_infer_otel_server(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx,
     infer_otel_span_t *s, u_char *name, ngx_http_infer_attrs_t *a)
 {
     u_char                    *p;
-    ngx_str_t                  method, route, generic;
+    size_t                     len;
+    ngx_str_t                  method, verb, route;
     ngx_uint_t                 status;
     ngx_table_elt_t           *state;
     ngx_http_core_loc_conf_t  *clcf;
@@ -144,15 +153,18 @@ ngx_http_infer_otel_server(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx,
         route = clcf->name;
     }
 
-    if (method.data[0] == '_') {
-        ngx_str_set(&generic, "HTTP");
-        p = ngx_slprintf(name, name + INFER_OTEL_MAX_NAME, "%V %V",
-                         &generic, &route);
+    verb = method;
 
-    } else {
-        p = ngx_slprintf(name, name + INFER_OTEL_MAX_NAME, "%V %V",
-                         &method, &route);
+    if (method.data[0] == '_') {
+        ngx_str_set(&verb, "HTTP");
     }
+
+    /* a known method is short; the core cuts the name on a character */
+
+    len = ngx_min(route.len, INFER_OTEL_MAX_NAME - verb.len - 1);
+    p = ngx_cpymem(name, verb.data, verb.len);
+    *p++ = ' ';
+    p = ngx_cpymem(p, route.data, len);
 
     s->name = (char *) name;
     s->name_len = p - name;
@@ -405,8 +417,8 @@ ngx_http_infer_otel_port(ngx_http_request_t *r)
 
 
 static void
-ngx_http_infer_otel_str(ngx_http_infer_attrs_t *a, const char *key,
-    u_char *data, size_t len)
+ngx_http_infer_otel_attr_str(ngx_http_infer_attrs_t *a, const char *key,
+    size_t key_len, u_char *data, size_t len)
 {
     infer_otel_attr_t  *attr;
 
@@ -416,6 +428,7 @@ ngx_http_infer_otel_str(ngx_http_infer_attrs_t *a, const char *key,
 
     attr = &a->attrs[a->n++];
     attr->key = key;
+    attr->key_len = key_len;
     attr->type = INFER_OTEL_STRING;
     attr->v.s = (char *) data;
     attr->len = len;
@@ -423,8 +436,8 @@ ngx_http_infer_otel_str(ngx_http_infer_attrs_t *a, const char *key,
 
 
 static void
-ngx_http_infer_otel_int(ngx_http_infer_attrs_t *a, const char *key,
-    int64_t v)
+ngx_http_infer_otel_attr_int(ngx_http_infer_attrs_t *a, const char *key,
+    size_t key_len, int64_t v)
 {
     infer_otel_attr_t  *attr;
 
@@ -434,6 +447,7 @@ ngx_http_infer_otel_int(ngx_http_infer_attrs_t *a, const char *key,
 
     attr = &a->attrs[a->n++];
     attr->key = key;
+    attr->key_len = key_len;
     attr->type = INFER_OTEL_INT;
     attr->v.i = v;
 }

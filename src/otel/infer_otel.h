@@ -68,6 +68,7 @@ typedef enum {
 
 typedef struct {
     const char          *key;        /* NUL-terminated */
+    size_t               key_len;    /* its strlen(), or 0: measured */
     uint8_t              type;       /* infer_otel_type_e */
     size_t               len;        /* STRING: bytes at v.s */
     union {

@@ -48,6 +48,10 @@ extern const uint8_t  infer_otel_json_esc[128];
 #define INFER_OTEL_FFFD  "\xef\xbf\xbd"      /* U+FFFD, in UTF-8 */
 
 
+/* infer_otel_str() for a string that is not plain: infer_otel_str.c */
+void infer_otel_str_slow(infer_otel_str_t *s, const void *data, size_t len,
+    size_t max, int json);
+
 void infer_otel_pb_span(infer_otel_out_t *o, const infer_otel_span_t *s);
 void infer_otel_pb_resource(infer_otel_out_t *o,
     const infer_otel_resource_t *r);
@@ -64,6 +68,17 @@ void infer_otel_json_head(infer_otel_out_t *o,
     const infer_otel_resource_t *r);
 void infer_otel_json_tail(infer_otel_out_t *o,
     const infer_otel_resource_t *r);
+
+
+static inline size_t
+infer_otel_key_len(const infer_otel_attr_t *a)
+{
+    if (a->key == NULL) {
+        return 0;
+    }
+
+    return a->key_len ? a->key_len : strlen(a->key);
+}
 
 
 /* room for n more bytes, or NULL: then they are only counted */
@@ -152,85 +167,85 @@ infer_otel_utf8_seq(const uint8_t *p, size_t n, int *bad)
 
 /*
  * How much of p[0..len) goes out as at most max bytes of valid UTF-8, cut
- * before the first character that would pass max.  The ASCII that needs
- * no escape, most of any string here, is tested 8 bytes at a time.
+ * before the first character that would pass max, and, for JSON, what
+ * its escapes add.  The ASCII that needs no escape, most of any string
+ * here, is tested 8 bytes at a time, and a string all of it is done
+ * inline.
  */
 
 #define INFER_OTEL_ONES   0x0101010101010101ULL
 #define INFER_OTEL_HIGHS  0x8080808080808080ULL
 
-static inline void
-infer_otel_str(infer_otel_str_t *s, const void *data, size_t len, size_t max)
+/* the bits set in a word where a byte is not plain: see infer_otel_str() */
+
+static inline uint64_t
+infer_otel_unplain(uint64_t x, int json)
 {
-    int             bad;
-    size_t          i, out, esc, k, w;
-    uint8_t         c;
-    uint64_t        x, t;
-    const uint8_t  *p;
+    uint64_t  t;
 
-    p = data;
-    s->p = p;
-    s->clean = 1;
+    t = x;                                                 /* >= 0x80 */
 
-    i = 0;
-    out = 0;
-    esc = 0;
-
-    for ( ;; ) {
-
-        /* 8 bytes of ASCII with no '"', '\\' or control character */
-
-        while (i + 8 <= len && out + 8 <= max) {
-            memcpy(&x, p + i, 8);
-
-            t = (x - 0x20 * INFER_OTEL_ONES)               /* < 0x20 */
-                | ((x ^ 0x22 * INFER_OTEL_ONES) - INFER_OTEL_ONES)   /* " */
-                | ((x ^ 0x5c * INFER_OTEL_ONES) - INFER_OTEL_ONES)   /* \ */
-                | x;                                       /* >= 0x80 */
-
-            if (t & INFER_OTEL_HIGHS) {
-                break;
-            }
-
-            i += 8;
-            out += 8;
-        }
-
-        if (i == len) {
-            break;
-        }
-
-        c = p[i];
-
-        if (c < 0x80) {
-            if (out == max) {
-                break;
-            }
-
-            esc += infer_otel_json_esc[c];
-            out++;
-            i++;
-            continue;
-        }
-
-        k = infer_otel_utf8_seq(p + i, len - i, &bad);
-        w = bad ? 3 : k;
-
-        if (w > max - out) {
-            break;
-        }
-
-        if (bad) {
-            s->clean = 0;
-        }
-
-        out += w;
-        i += k;
+    if (json) {
+        t |= (x - 0x20 * INFER_OTEL_ONES)                  /* < 0x20 */
+             | ((x ^ 0x22 * INFER_OTEL_ONES) - INFER_OTEL_ONES)   /* " */
+             | ((x ^ 0x5c * INFER_OTEL_ONES) - INFER_OTEL_ONES);  /* \ */
     }
 
-    s->in = i;
-    s->out = out;
-    s->esc = esc;
+    return t & INFER_OTEL_HIGHS;
+}
+
+
+/*
+ * 1 when p[0..len) is plain: ASCII, and for JSON with nothing to escape.
+ * A short string is read as one word padded with a plain byte; a longer
+ * one by words, the last overlapping the one before it.
+ */
+
+static inline int
+infer_otel_plain(const uint8_t *p, size_t len, int json)
+{
+    size_t    i;
+    uint64_t  x, acc;
+
+    if (len < 8) {
+        x = 0x61 * INFER_OTEL_ONES;                        /* "aaaaaaaa" */
+
+        for (i = 0; i < len; i++) {
+            x = (x << 8) | p[i];
+        }
+
+        return infer_otel_unplain(x, json) == 0;
+    }
+
+    acc = 0;
+
+    for (i = 0; i + 8 <= len; i += 8) {
+        memcpy(&x, p + i, 8);
+        acc |= infer_otel_unplain(x, json);
+    }
+
+    memcpy(&x, p + len - 8, 8);
+
+    return (acc | infer_otel_unplain(x, json)) == 0;
+}
+
+
+static inline void
+infer_otel_str(infer_otel_str_t *s, const void *data, size_t len, size_t max,
+    int json)
+{
+    /* the common string, an attribute's key or value: whole and plain */
+
+    if (len <= max && infer_otel_plain(data, len, json)) {
+        s->p = data;
+        s->in = len;
+        s->out = len;
+        s->esc = 0;
+        s->clean = 1;
+        return;
+    }
+
+    infer_otel_str_slow(s, data, len, max, json);
 }
 
 

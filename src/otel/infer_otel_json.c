@@ -53,7 +53,7 @@ infer_otel_json_str(infer_otel_out_t *o, const void *s, size_t len,
     uint8_t           *p;
     infer_otel_str_t   str;
 
-    infer_otel_str(&str, s, len, max);
+    infer_otel_str(&str, s, len, max, 1);
 
     p = infer_otel_room(o, str.out + str.esc);
 
@@ -164,7 +164,7 @@ infer_otel_json_attrs(infer_otel_out_t *o, const infer_otel_attr_t *attrs,
         }
 
         if (a->key != NULL) {
-            infer_otel_json_str(o, a->key, strlen(a->key),
+            infer_otel_json_str(o, a->key, infer_otel_key_len(a),
                                 INFER_OTEL_MAX_NAME);
         }
 
@@ -270,11 +270,11 @@ infer_otel_json_span(infer_otel_out_t *o, const infer_otel_span_t *s,
         infer_otel_json_attrs(o, s->attrs, s->nattrs);
     }
 
-    m.out = 0;
+    memset(&m, 0, sizeof(infer_otel_str_t));
 
     if (s->status_message != NULL && s->status_message_len != 0) {
         infer_otel_str(&m, s->status_message, s->status_message_len,
-                       INFER_OTEL_MAX_STRING);
+                       INFER_OTEL_MAX_STRING, 1);
     }
 
     if (s->status != INFER_OTEL_STATUS_UNSET || m.out != 0) {

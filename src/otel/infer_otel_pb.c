@@ -44,9 +44,9 @@
 #define INFER_OTEL_PB_SCHEMA_URL   0x1a  /* 3, in both */
 
 
-static size_t infer_otel_pb_vsize(uint64_t v);
-static uint8_t *infer_otel_pb_varint(uint8_t *p, uint64_t v);
-static uint8_t *infer_otel_pb_fixed64(uint8_t *p, uint64_t v);
+static inline size_t infer_otel_pb_vsize(uint64_t v);
+static inline uint8_t *infer_otel_pb_varint(uint8_t *p, uint64_t v);
+static inline uint8_t *infer_otel_pb_fixed64(uint8_t *p, uint64_t v);
 static void infer_otel_pb_string(infer_otel_out_t *o, uint8_t tag,
     const char *s, size_t len, size_t max);
 static void infer_otel_pb_attr(infer_otel_out_t *o, uint8_t tag,
@@ -55,14 +55,20 @@ static void infer_otel_pb_status(infer_otel_out_t *o,
     const infer_otel_span_t *s);
 
 
-static size_t
+/* most lengths here are under 128: one byte, and no division */
+
+static inline size_t
 infer_otel_pb_vsize(uint64_t v)
 {
-    return (64 - __builtin_clzll(v | 1) + 6) / 7;
+    if (v < 0x80) {
+        return 1;
+    }
+
+    return (64 - __builtin_clzll(v) + 6) / 7;
 }
 
 
-static uint8_t *
+static inline uint8_t *
 infer_otel_pb_varint(uint8_t *p, uint64_t v)
 {
     while (v >= 0x80) {
@@ -76,14 +82,20 @@ infer_otel_pb_varint(uint8_t *p, uint64_t v)
 }
 
 
-static uint8_t *
+/* little-endian, as protobuf's fixed64: one store on such a CPU */
+
+static inline uint8_t *
 infer_otel_pb_fixed64(uint8_t *p, uint64_t v)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, 8);
+#else
     int  i;
 
     for (i = 0; i < 8; i++) {
         p[i] = (uint8_t) (v >> (8 * i));
     }
+#endif
 
     return p + 8;
 }
@@ -102,7 +114,7 @@ infer_otel_pb_string(infer_otel_out_t *o, uint8_t tag, const char *s,
         return;
     }
 
-    infer_otel_str(&str, s, len, max);
+    infer_otel_str(&str, s, len, max, 0);
 
     if (str.out == 0) {
         return;
@@ -129,17 +141,17 @@ infer_otel_pb_attr(infer_otel_out_t *o, uint8_t tag,
     uint64_t           u;
     infer_otel_str_t   k, v;
 
-    infer_otel_str(&k, a->key, a->key ? strlen(a->key) : 0,
-                   INFER_OTEL_MAX_NAME);
+    infer_otel_str(&k, a->key, infer_otel_key_len(a), INFER_OTEL_MAX_NAME,
+                   0);
 
     u = 0;
-    v.out = 0;
+    memset(&v, 0, sizeof(infer_otel_str_t));
 
     switch (a->type) {
 
     case INFER_OTEL_STRING:
         infer_otel_str(&v, a->v.s, a->v.s ? a->len : 0,
-                       INFER_OTEL_MAX_STRING);
+                       INFER_OTEL_MAX_STRING, 0);
         value_len = 1 + infer_otel_pb_vsize(v.out) + v.out;
         break;
 
@@ -219,11 +231,11 @@ infer_otel_pb_status(infer_otel_out_t *o, const infer_otel_span_t *s)
     uint64_t           code;
     infer_otel_str_t   m;
 
-    m.out = 0;
+    memset(&m, 0, sizeof(infer_otel_str_t));
 
     if (s->status_message != NULL && s->status_message_len != 0) {
         infer_otel_str(&m, s->status_message, s->status_message_len,
-                       INFER_OTEL_MAX_STRING);
+                       INFER_OTEL_MAX_STRING, 0);
     }
 
     if (s->status == INFER_OTEL_STATUS_UNSET && m.out == 0) {

@@ -640,6 +640,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = 1 + u8(&in) % 9;
 
     memset(&res, 0, sizeof(infer_otel_resource_t));
+    memset(res_attr, 0, sizeof(res_attr));
     read_attr(&in, &res_attr[0], keys[FUZZ_KEYS - 1]);
     res_attr[1].key = "service.name";
     res_attr[1].type = INFER_OTEL_STRING;

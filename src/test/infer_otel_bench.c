@@ -60,6 +60,7 @@ static void
 str_attr(infer_otel_attr_t *a, const char *key, const char *v)
 {
     a->key = key;
+    a->key_len = strlen(key);
     a->type = INFER_OTEL_STRING;
     a->v.s = v;
     a->len = strlen(v);
@@ -70,6 +71,7 @@ static void
 int_attr(infer_otel_attr_t *a, const char *key, int64_t v)
 {
     a->key = key;
+    a->key_len = strlen(key);
     a->type = INFER_OTEL_INT;
     a->v.i = v;
 }

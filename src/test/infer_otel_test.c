@@ -328,7 +328,7 @@ sanitize(const char *in, size_t len, size_t max, int json, char *out)
     uint8_t           *end;
     infer_otel_str_t   s;
 
-    infer_otel_str(&s, in, len, max);
+    infer_otel_str(&s, in, len, max, json);
     end = infer_otel_str_copy((uint8_t *) out, &s, json);
     *end = '\0';
 
