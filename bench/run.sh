@@ -242,8 +242,11 @@ write_conf() {
     fi
     OTEL_LOCATIONS=
     if use_otel; then
+        # a queue deep enough for the sink's turns on a busy cpu: a
+        # dropped span would be work not measured
         models+="infer_otel_endpoint http://127.0.0.1:$SINK_PORT/v1/traces;
     infer_otel_interval 1s;
+    infer_otel_queue 64;
     "
         OTEL_LOCATIONS="location = /predict_otel { infer example; infer_otel on; }
         location = /predict_otel10 {

@@ -111,6 +111,13 @@ ngx_http_infer_otel_connect(ngx_http_infer_otel_exporter_t *ex)
     ngx_connection_t       *c;
     ngx_peer_connection_t   pc;
 
+    if (ex->omcf->naddrs == 0) {
+        ngx_http_infer_otel_failed(ex, INFER_OTEL_EXPORT_NETWORK, -1,
+                                   "its name did not resolve when the "
+                                   "configuration was read");
+        return;
+    }
+
     addr = &ex->omcf->addrs[ex->addr];
 
     ngx_memzero(&pc, sizeof(ngx_peer_connection_t));

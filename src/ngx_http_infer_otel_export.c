@@ -530,7 +530,7 @@ ngx_http_infer_otel_failed(ngx_http_infer_otel_exporter_t *ex,
 
     /* the next address, for the next attempt: localhost is two */
 
-    if (outcome == INFER_OTEL_EXPORT_NETWORK) {
+    if (outcome == INFER_OTEL_EXPORT_NETWORK && ex->omcf->naddrs) {
         ex->addr = (ex->addr + 1) % ex->omcf->naddrs;
     }
 

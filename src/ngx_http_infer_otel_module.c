@@ -562,6 +562,7 @@ ngx_http_infer_otel_parse_endpoint(ngx_conf_t *cf,
     u.url.len = endpoint->len - skip;
     u.default_port = omcf->https ? 443 : 80;
     u.uri_part = 1;
+    u.no_resolve = 1;
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -570,11 +571,18 @@ ngx_http_infer_otel_parse_endpoint(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    if (u.naddrs == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "infer_otel_endpoint \"%V\": no address for "
-                           "\"%V\"", endpoint, &u.host);
-        return NGX_ERROR;
+    /*
+     * A collector is no reason not to serve: a name that does not resolve
+     * now (its Service not there yet) is a warning, and the spans are
+     * dropped and counted until a reload resolves it.
+     */
+
+    if (u.naddrs == 0 && ngx_inet_resolve_host(cf->pool, &u) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "infer_otel_endpoint \"%V\": %s: spans will be "
+                           "dropped until a reload resolves it", endpoint,
+                           u.err ? u.err : "host not found");
+        u.naddrs = 0;
     }
 
     omcf->endpoint = *endpoint;

@@ -192,7 +192,10 @@ function locate(port, path) {
   return s.locations.filter((l) => l.args.length === 1 && path.startsWith(l.args[0]))
     .sort((a, b) => b.args[0].length - a.args[0].length)[0] || null;
 }
-const handler = (loc) => (loc?.block || []).map((d) => d.name).find((n) => /^infer/.test(n));
+// the location's content handler: an infer directive that is not a setting
+// (infer_otel, infer_max_batch, infer_thread_pool ... tune it)
+const handlers = new Set(["infer", "infer_health", "infer_ready", "infer_v2", "infer_metrics"]);
+const handler = (loc) => (loc?.block || []).map((d) => d.name).find((n) => handlers.has(n));
 
 const portOf = (p) => typeof p === "number" ? p
   : container.ports.find((x) => x.name === p)?.containerPort;
