@@ -5,6 +5,7 @@
 #   make test         unit tests, fuzz smoke runs, the t/ suite, the live metrics
 #   make test-hup     the t/ suite with nginx reloaded between blocks
 #   make test-live    metrics under load, reload, SIGKILL, real Prometheus
+#   make test-otel    the trace exporter against a live OTLP receiver
 #   make test-valgrind  the t/ suite under valgrind memcheck
 #   make test-deploy  the offline checks of k8s/ (make test runs them too)
 #   make test-image   build the Dockerfile with podman and run the image
@@ -40,7 +41,8 @@ CORE_FLAGS := -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(CORE_INCS)
 SANITIZE   := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
 FUZZ_TIME  ?= 10
 
-.PHONY: all deps run test unit fuzz-smoke test-hup test-live test-valgrind \
+.PHONY: all deps run test unit fuzz-smoke test-hup test-live test-otel \
+        test-valgrind \
         test-deploy test-image load bench clean
 
 all: $(MODULE)
@@ -50,7 +52,8 @@ $(MODULE): config config.make scripts/build-module.sh src/infer_schedlat.bpf.c \
            $(CORE_SRCS) $(CORE_HDRS)
 	@scripts/deps.sh build
 	@scripts/build-module.sh "$(NGINX_SRC)" "$(BUILD)/nginx" "$(ROOT)"
-	@cp "$(BUILD)/nginx/objs/ngx_http_infer_module.so" $@
+	@cp "$(BUILD)/nginx/objs/ngx_http_infer_module.so" $@.tmp
+	@mv $@.tmp $@      # never rewritten in place: a running nginx maps it
 	@echo "build: $@"
 
 run: $(MODULE)
@@ -127,6 +130,12 @@ test: $(MODULE) $(BUILD)/test/unit $(addprefix $(BUILD)/fuzz/,$(FUZZERS)) \
 # the metrics against a live nginx, hey and a real Prometheus (about 60 s)
 test-live: $(MODULE)
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) scripts/test-metrics-live.sh
+
+# the trace exporter against a live nginx and the OTLP receiver of t/otlp/
+# (about 40 s): the wire, collector failures, reload/quit, HTTPS, make run
+test-otel: $(MODULE)
+	@scripts/deps.sh test otel bench
+	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) scripts/test.sh otel
 
 # nginx reloaded between the blocks of a file: zones and counts survive
 test-hup: $(MODULE)

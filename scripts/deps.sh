@@ -18,7 +18,7 @@ for group in "$@"; do
     xgboost)  packages="$packages python3-xgboost python3-sklearn libxgboost-dev" ;;
     onnx)     packages="$packages python3-torch python3-torchvision python3-onnx
                         libonnx-testdata protobuf-compiler" ;;
-    otel)     packages="$packages protobuf-compiler curl" ;;
+    otel)     packages="$packages protobuf-compiler curl openssl hey" ;;
     nodejs)   packages="$packages nodejs npm" ;;
     schedlat) packages="$packages libcap2-bin util-linux procps curl bpftool hey" ;;
     *)        echo "deps: unknown group \"$group\"" >&2; exit 2 ;;

@@ -4,7 +4,9 @@
 # Stages: deploy (the offline checks of k8s/ and its nginx.conf,
 # scripts/check-k8s.sh), unit (the core under ASan/UBSan), fuzz (a short
 # run of each libFuzzer harness), prove (the t/ suite), live (the metrics
-# under load with a real Prometheus, scripts/test-metrics-live.sh),
+# under load with a real Prometheus, scripts/test-metrics-live.sh), otel
+# (the trace exporter against a live OTLP receiver: the wire, 503/400/hang/
+# nothing listening, reload and quit bounds, HTTPS, scripts/test-otel-live.py),
 # schedlat (the scheduler-delay probe against a live nginx, a CPU hog and
 # capsh: root only, it says so loudly otherwise), conformance (ONNX's
 # operator conformance cases through the ONNX core, under ASan/UBSan),
@@ -12,7 +14,7 @@
 # scripts/test-onnx-memory.sh), fixtures (the XGBoost and ONNX fixtures
 # made again by t/models/gen_fixtures.py and gen_onnx.py must equal the
 # committed ones; skipped only where python3-xgboost is not installable).
-# Default: all nine.
+# Default: all ten.
 # Environment: NGINX_BIN (the binary; not NGINX, which nginx itself reads
 # as inherited sockets and then stays in the foreground), MODULE (the .so to load, empty for a
 # static build), FUZZ_TIME (seconds per harness), PROVE_FILES (default
@@ -21,7 +23,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
-stages=${*:-deploy unit conformance fuzz prove live schedlat memory fixtures}
+stages=${*:-deploy unit conformance fuzz prove live otel schedlat memory fixtures}
 passed=0
 failed=0
 
@@ -125,6 +127,14 @@ stage_prove() {
 stage_live() {
     "$root/scripts/test-metrics-live.sh" | tee "$build/live.log"
     count "$build/live.log"
+}
+
+# NGINX_BIN and MODULE as inherited (the script's defaults when unset)
+stage_otel() {
+    otlp_receiver || echo "otel: npm ci failed: the receiver is missing"
+    /usr/bin/python3 "$root/scripts/test-otel-live.py" 2>&1 \
+        | tee "$build/otel-live.log"
+    count "$build/otel-live.log"
 }
 
 stage_fixtures() {

@@ -71,6 +71,12 @@ ngx_http_infer_otel_prepare(ngx_http_infer_otel_exporter_t *ex)
         ex->links[i].next = (i < niov) ? &ex->links[i + 1] : NULL;
     }
 
+    /*
+     * the end of the body: TLS (NGX_SSL_BUFFER) holds a part-filled record
+     * back until a buffer says flush
+     */
+
+    ex->bufs[niov].flush = 1;
     ex->out = &ex->links[0];
 
     infer_otel_http_response_init(ex->resp);
