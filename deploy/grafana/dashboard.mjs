@@ -107,6 +107,20 @@ panel({ type: "stat", title: "Probe source", unit: "short", description: "Where 
   { expr: `count by (source) (nginx_infer_sched_probe_source{${N}} == 1)`, legendFormat: "{{source}}" } ] }, 6);
 endRow();
 
+row("Traces: the OTLP exporter (infer_otel)");
+const drop = (w) => `sum by (pod) (rate(nginx_infer_otel_spans_dropped_total{${N}}[${w}])) / (sum by (pod) (rate(nginx_infer_otel_spans_exported_total{${N}}[${w}])) + sum by (pod) (rate(nginx_infer_otel_spans_dropped_total{${N}}[${w}])))`;
+panel({ title: "Spans exported and dropped", unit: "short", description: "Spans the collector accepted, and spans lost by reason, per second, summed over pods. queue_full or failed: the collector is down, slow or unreachable; rejected: it refused them (its message is in the error log); shutdown: a reload's last flush outlasted infer_otel_timeout; too_large: a request's spans bigger than a whole batch.", targets: [
+  { expr: `sum(rate(nginx_infer_otel_spans_exported_total{${N}}[${R}]))`, legendFormat: "exported/s" },
+  { expr: `sum by (reason) (rate(nginx_infer_otel_spans_dropped_total{${N}}[${R}]))`, legendFormat: "dropped/s {{reason}}" } ] }, 6);
+panel({ title: "Spans dropped, share per pod (5m)", unit: "percentunit", description: "Dropped over exported plus dropped. The line is NginxInferTraceSpansDropped's 5%, held for 10 minutes. One pod alone: its collector name did not resolve when nginx started (the error log says so); nginx -s reload resolves it again.", defaults: thr(0.05, "orange"), targets: [
+  { expr: drop("5m"), legendFormat: "{{pod}}" } ] }, 6);
+panel({ title: "Export requests by outcome", unit: "reqps", description: "OTLP POSTs per second by outcome, summed over pods. retryable, timeout, network_error are retried for up to 60 s, then their spans are dropped as failed; rejected drops at once. Anything but ok: look at the collector.", targets: [
+  { expr: `sum by (outcome) (rate(nginx_infer_otel_exports_total{${N}}[${R}]))`, legendFormat: "{{outcome}}" } ] }, 6);
+panel({ title: "Export latency", unit: "s", description: "p50 and p99 of nginx_infer_otel_export_duration_seconds, a batch sent to the collector's answer. One batch is in flight at a time: rising toward infer_otel_timeout (5 s), the queue fills and spans drop as queue_full; move the collector closer or give it more CPU.", targets: [
+  { expr: `histogram_quantile(0.5, sum by (le) (rate(nginx_infer_otel_export_duration_seconds_bucket{${N}}[${R}])))`, legendFormat: "p50" },
+  { expr: `histogram_quantile(0.99, sum by (le) (rate(nginx_infer_otel_export_duration_seconds_bucket{${N}}[${R}])))`, legendFormat: "p99" } ] }, 6);
+endRow();
+
 row("Fleet");
 panel({ type: "table", title: "Models loaded", description: "nginx_infer_model_info, per pod.", options: { showHeader: true }, targets: [
   { expr: `nginx_infer_model_info{${M}}`, format: "table", instant: true } ] }, 12);
@@ -117,7 +131,7 @@ panel({ type: "stat", title: "Counters' age (oldest pod)", unit: "s", descriptio
 endRow();
 
 const dash = {
-  uid: "nginx-infer", title: "nginx-infer: inference in nginx", description: "ngx_http_infer_module: golden signals, SLOs, inference and queue time, batch sizes, prediction drift, run-queue delay and throttling.",
+  uid: "nginx-infer", title: "nginx-infer: inference in nginx", description: "ngx_http_infer_module: golden signals, SLOs, inference and queue time, batch sizes, prediction drift, run-queue delay and throttling, trace export.",
   tags: ["nginx-infer", "inference", "slo"], editable: true, graphTooltip: 1, schemaVersion: 39, version: 1, refresh: "30s",
   time: { from: "now-6h", to: "now" }, timezone: "", fiscalYearStartMonth: 0, liveNow: false, weekStart: "",
   annotations: { list: [{ builtIn: 1, datasource: { type: "grafana", uid: "-- Grafana --" }, enable: true, hide: true, iconColor: "rgba(0, 211, 255, 1)", name: "Annotations & Alerts", type: "dashboard" },
