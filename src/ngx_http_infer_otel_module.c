@@ -397,6 +397,14 @@ ngx_http_infer_otel_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    /* the cache manager and loader run init_process too: they serve nothing */
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
     /* no exporter is no reason to stop serving: it logged why */
 
     (void) ngx_http_infer_otel_export_init(cycle, omcf, imcf->metrics);
