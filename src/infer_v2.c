@@ -66,6 +66,10 @@ typedef enum {
     INFER_V2_ST_OUTPUT_LIST,          /* in it, between requested outputs */
     INFER_V2_ST_OUTPUT,               /* in one, between its members */
     INFER_V2_ST_OUTPUT_NAME,
+    INFER_V2_ST_PARAMS,               /* in a "parameters" object */
+    INFER_V2_ST_BINARY_SIZE,          /* after an input's binary_data_size */
+    INFER_V2_ST_BINARY_DATA,          /* after an output's binary_data */
+    INFER_V2_ST_BINARY_OUTPUT,        /* after binary_data_output */
     INFER_V2_ST_SKIP,                 /* in the value of another key */
     INFER_V2_ST_DONE
 } infer_v2_state_e;
@@ -109,6 +113,22 @@ struct infer_v2_parser_s {
     size_t                 id_len;
     char                   id[INFER_V2_MAX_ID];
 
+    /* "parameters", and the binary extension */
+    infer_v2_state_e       params_of;    /* whose "parameters" are read */
+    uint64_t               binary_size;  /* the input's binary_data_size */
+    uint64_t               bin_true;     /* outputs' binary_data, by bit */
+    uint64_t               bin_false;
+    size_t                 cur_output;   /* the output object's index */
+    int                    cur_binary;   /* its binary_data; -1: none */
+
+    uint64_t               body_len;     /* with the header: the body's, */
+    uint64_t               header_len;   /* its JSON's, */
+    uint64_t               received;     /* and the bytes fed so far */
+    uint64_t               bin_want;     /* bytes of the binary input */
+    size_t                 bin_next;     /* the element they go to next */
+    size_t                 npart;        /* bytes of an element cut by */
+    unsigned char          part[8];      /* the end of a chunk */
+
     unsigned               seen_id:1;
     unsigned               seen_inputs:1;
     unsigned               seen_outputs:1;
@@ -117,7 +137,10 @@ struct infer_v2_parser_s {
     unsigned               has_shape:1;
     unsigned               has_data:1;
     unsigned               has_output_name:1;
-
+    unsigned               has_binary_size:1;
+    unsigned               skip_params:1;    /* skipping a "parameters" */
+    unsigned               binary_output:1;  /* binary_data_output */
+    unsigned               binary:1;         /* the header came */
 };
 
 
@@ -125,15 +148,40 @@ static int infer_v2_segment_ok(const char *s, size_t len);
 static void infer_v2_quote(char *buf, size_t size, const char *s,
     size_t len);
 
+static int infer_v2_check_request(infer_v2_parser_t *p);
+static int infer_v2_header_failed(infer_v2_parser_t *p);
+static int infer_v2_end_header(infer_v2_parser_t *p);
+static int infer_v2_end_body(infer_v2_parser_t *p);
+static uint64_t infer_v2_binary_outputs(infer_v2_parser_t *p);
+static int infer_v2_binary(infer_v2_parser_t *p, const unsigned char *data,
+    size_t len);
+static int infer_v2_convert(infer_v2_parser_t *p, const unsigned char *b,
+    size_t n);
+static int infer_v2_check_floats(infer_v2_parser_t *p,
+    const unsigned char *b, size_t n);
+static int infer_v2_binary_fail(infer_v2_parser_t *p, int rc, size_t i,
+    const char *what);
+static uint16_t infer_v2_le16(const unsigned char *b);
+static uint32_t infer_v2_le32(const unsigned char *b);
+static uint64_t infer_v2_le64(const unsigned char *b);
+static float infer_v2_half(uint16_t h);
+
 static int infer_v2_unexpected(infer_v2_parser_t *p, const char *what);
+static int infer_v2_skip(infer_v2_parser_t *p, infer_v2_state_e back,
+    int params);
+static int infer_v2_param_key(infer_v2_parser_t *p,
+    const unsigned char *key, size_t len);
+static int infer_v2_end_output(infer_v2_parser_t *p);
 static int infer_v2_key(infer_v2_parser_t *p, const unsigned char *key,
     size_t len);
 static int infer_v2_tensor_key(infer_v2_parser_t *p,
     const unsigned char *key, size_t len);
 static int infer_v2_begin_tensor(infer_v2_parser_t *p);
 static int infer_v2_end_tensor(infer_v2_parser_t *p);
+static int infer_v2_end_binary_tensor(infer_v2_parser_t *p);
 static int infer_v2_check_types(infer_v2_parser_t *p);
 static int infer_v2_dim(infer_v2_parser_t *p, const char *s);
+static int infer_v2_binary_size(infer_v2_parser_t *p, const char *s);
 static int infer_v2_check_shape(infer_v2_parser_t *p);
 static int infer_v2_check_nested_shape(infer_v2_parser_t *p);
 static int infer_v2_set_rows(infer_v2_parser_t *p, uint64_t rows,
@@ -175,6 +223,10 @@ static void infer_v2_gen_key(yajl_gen g, const char *key);
 static void infer_v2_gen_str(yajl_gen g, const char *s, size_t len);
 static void infer_v2_gen_shape(yajl_gen g, long long first,
     const infer_tensor_t *t);
+static void infer_v2_gen_data(yajl_gen g, const infer_v2_response_t *resp,
+    const infer_tensor_t *t);
+static void infer_v2_gen_binary_size(yajl_gen g, size_t size);
+static int infer_v2_sends(const infer_v2_response_t *resp, size_t o);
 static void infer_v2_tensors(const infer_v2_model_t *m, infer_tensor_t *def,
     const infer_tensor_t **input, const infer_tensor_t **outputs,
     size_t *n);
@@ -184,6 +236,12 @@ static void infer_v2_gen_tensor_meta(yajl_gen g, const infer_tensor_t *t);
 static const char  *infer_v2_type_names[] = {
     "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
     "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES"
+};
+
+
+/* bytes of an element in binary data; BOOL is one byte, 0 or 1 */
+static const unsigned char  infer_v2_type_sizes[] = {
+    1, 1, 2, 4, 8, 1, 2, 4, 8, 2, 4, 8, 0
 };
 
 
@@ -504,28 +562,112 @@ infer_v2_parser_create(const infer_request_opts_t *opts,
 }
 
 
+/*
+ * The body's length comes from the glue, which has it, rather than from
+ * the bytes fed: a request whose sizes disagree is refused at the end of
+ * its JSON, before a byte of tensor data is converted.
+ */
+
+int
+infer_v2_parser_binary(infer_v2_parser_t *p, const char *value, size_t len,
+    uint64_t body_len)
+{
+    char         quoted[80];
+    uint64_t     n;
+    const char  *end;
+
+    p->binary = 1;
+    p->body_len = body_len;
+
+    end = infer_parse_uint64(value, value + len, &n);
+
+    if (end != value + len || n == 0) {
+        infer_v2_quote(quoted, sizeof(quoted), value, len);
+        infer_json_stream_fail(&p->js, INFER_EINVAL, INFER_V2_HEADER_LENGTH
+                               " must be the length of the body's JSON in "
+                               "bytes, not \"%s\"", quoted);
+        return p->js.rc;
+    }
+
+    if (n > body_len) {
+        infer_json_stream_fail(&p->js, INFER_EINVAL, INFER_V2_HEADER_LENGTH
+                               " is %llu, more than the body's %llu bytes",
+                               (unsigned long long) n,
+                               (unsigned long long) body_len);
+        return p->js.rc;
+    }
+
+    p->header_len = n;
+
+    return INFER_OK;
+}
+
+
+/* with the header, the chunk's JSON goes to yajl, the rest is tensor data */
+
 int
 infer_v2_parse(infer_v2_parser_t *p, const unsigned char *data, size_t len)
 {
-    return infer_json_stream_feed(&p->js, data, len);
+    size_t  n;
+
+    if (!p->binary) {
+        return infer_json_stream_feed(&p->js, data, len);
+    }
+
+    if (p->js.rc != INFER_OK) {
+        return p->js.rc;
+    }
+
+    if (len > p->body_len - p->received) {
+        infer_json_stream_fail(&p->js, INFER_EINVAL, "the body is longer "
+                               "than the %llu bytes it announced",
+                               (unsigned long long) p->body_len);
+        return p->js.rc;
+    }
+
+    if (p->received < p->header_len) {
+        n = len;
+
+        if (n > p->header_len - p->received) {
+            n = (size_t) (p->header_len - p->received);
+        }
+
+        p->received += n;
+
+        if (infer_json_stream_feed(&p->js, data, n) != INFER_OK) {
+            return infer_v2_header_failed(p);
+        }
+
+        if (p->received == p->header_len && infer_v2_end_header(p) != INFER_OK)
+        {
+            return p->js.rc;
+        }
+
+        data += n;
+        len -= n;
+    }
+
+    if (len == 0) {
+        return INFER_OK;
+    }
+
+    p->received += len;
+
+    return infer_v2_binary(p, data, len);
 }
 
 
 int
 infer_v2_finish(infer_v2_parser_t *p, infer_v2_request_t *req)
 {
-    if (infer_json_stream_end(&p->js) != INFER_OK) {
-        return p->js.rc;
-    }
+    if (p->binary) {
+        if (infer_v2_end_body(p) != INFER_OK) {
+            return p->js.rc;
+        }
 
-    if (!p->seen_inputs) {
-        infer_json_stream_fail(&p->js, INFER_EINVAL, "missing \"inputs\"");
-        return p->js.rc;
-    }
-
-    if (p->ntensors == 0) {
-        infer_json_stream_fail(&p->js, INFER_ESHAPE, "\"inputs\" is empty, the model "
-                      "takes 1 tensor");
+    } else if (infer_json_stream_end(&p->js) != INFER_OK
+               || infer_v2_check_request(p) != INFER_OK)
+    {
         return p->js.rc;
     }
 
@@ -534,8 +676,403 @@ infer_v2_finish(infer_v2_parser_t *p, infer_v2_request_t *req)
     req->id = p->seen_id ? p->id : NULL;
     req->id_len = p->id_len;
     req->outputs = p->wanted;
+    req->binary = infer_v2_binary_outputs(p);
 
     return INFER_OK;
+}
+
+
+static int
+infer_v2_check_request(infer_v2_parser_t *p)
+{
+    if (!p->seen_inputs) {
+        infer_json_stream_fail(&p->js, INFER_EINVAL, "missing \"inputs\"");
+        return p->js.rc;
+    }
+
+    if (p->ntensors == 0) {
+        infer_json_stream_fail(&p->js, INFER_ESHAPE, "\"inputs\" is empty, "
+                               "the model takes 1 tensor");
+        return p->js.rc;
+    }
+
+    return INFER_OK;
+}
+
+
+/* yajl's message, and the header that said where the JSON ends */
+
+static int
+infer_v2_header_failed(infer_v2_parser_t *p)
+{
+    char  err[INFER_ERRLEN];
+
+    if (p->js.rc == INFER_EJSON) {
+        memcpy(err, p->js.err, sizeof(err));
+        infer_json_stream_fail(&p->js, INFER_EJSON,
+                               "%s (" INFER_V2_HEADER_LENGTH ": %llu)", err,
+                               (unsigned long long) p->header_len);
+    }
+
+    return p->js.rc;
+}
+
+
+/* the JSON has ended: the bytes after it must be the binary input's */
+
+static int
+infer_v2_end_header(infer_v2_parser_t *p)
+{
+    uint64_t  rest;
+
+    if (infer_json_stream_end(&p->js) != INFER_OK) {
+        return infer_v2_header_failed(p);
+    }
+
+    if (infer_v2_check_request(p) != INFER_OK) {
+        return p->js.rc;
+    }
+
+    rest = p->body_len - p->header_len;
+
+    if (rest == p->bin_want) {
+        return INFER_OK;
+    }
+
+    if (p->bin_want == 0) {
+        infer_json_stream_fail(&p->js, INFER_EINVAL, "the body has %llu bytes "
+                               "after its JSON (" INFER_V2_HEADER_LENGTH
+                               ": %llu), no input has binary_data_size",
+                               (unsigned long long) rest,
+                               (unsigned long long) p->header_len);
+
+    } else {
+        infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[0]: "
+                               "binary_data_size is %llu, the body has %llu "
+                               "bytes after its JSON ("
+                               INFER_V2_HEADER_LENGTH ": %llu)",
+                               (unsigned long long) p->bin_want,
+                               (unsigned long long) rest,
+                               (unsigned long long) p->header_len);
+    }
+
+    return p->js.rc;
+}
+
+
+/* only a caller whose body_len was wrong gets here with bytes missing */
+
+static int
+infer_v2_end_body(infer_v2_parser_t *p)
+{
+    if (p->js.rc == INFER_OK && p->received != p->body_len) {
+        infer_json_stream_fail(&p->js, INFER_EINVAL, "the body ended after "
+                               "%llu of the %llu bytes it announced",
+                               (unsigned long long) p->received,
+                               (unsigned long long) p->body_len);
+    }
+
+    return p->js.rc;
+}
+
+
+/* an output's own binary_data, else the request's binary_data_output */
+
+static uint64_t
+infer_v2_binary_outputs(infer_v2_parser_t *p)
+{
+    uint64_t  all, binary;
+
+    all = (p->nmodel_outputs == 64) ? UINT64_MAX
+                                    : ((uint64_t) 1 << p->nmodel_outputs) - 1;
+
+    binary = p->bin_true;
+
+    if (p->binary_output) {
+        binary |= all & ~p->bin_false;
+    }
+
+    if (p->wanted) {
+        binary &= p->wanted;
+    }
+
+    return binary;
+}
+
+
+/* tensor bytes: whole elements converted, one cut by the chunk kept */
+
+static int
+infer_v2_binary(infer_v2_parser_t *p, const unsigned char *data, size_t len)
+{
+    size_t  size, n;
+
+    size = infer_v2_type_sizes[p->datatype];
+
+    if (p->npart) {
+        n = size - p->npart;
+
+        if (n > len) {
+            n = len;
+        }
+
+        memcpy(p->part + p->npart, data, n);
+        p->npart += n;
+        data += n;
+        len -= n;
+
+        if (p->npart < size) {
+            return INFER_OK;
+        }
+
+        p->npart = 0;
+
+        if (infer_v2_convert(p, p->part, 1) != INFER_OK) {
+            return p->js.rc;
+        }
+    }
+
+    n = len / size;
+
+    if (n && infer_v2_convert(p, data, n) != INFER_OK) {
+        return p->js.rc;
+    }
+
+    p->npart = len - n * size;
+    memcpy(p->part, data + n * size, p->npart);
+
+    return INFER_OK;
+}
+
+
+/*
+ * n elements, little-endian, to floats as their JSON values would be: an
+ * integer rounded once, to the nearest float; FP64 rounded from the
+ * double; FP16 exactly.
+ */
+
+static int
+infer_v2_convert(infer_v2_parser_t *p, const unsigned char *b, size_t n)
+{
+    char       what[64];
+    size_t     i;
+    float     *x;
+    double     d;
+    uint32_t   u;
+    uint64_t   v;
+
+    x = p->x + p->bin_next;
+
+    switch (p->datatype) {
+
+    case INFER_V2_BOOL:
+        for (i = 0; i < n; i++) {
+            if (b[i] > 1) {
+                snprintf(what, sizeof(what), "expected BOOL (0 or 1), "
+                         "got %u", (unsigned) b[i]);
+                return infer_v2_binary_fail(p, INFER_EINVAL, i, what);
+            }
+
+            x[i] = b[i];
+        }
+
+        break;
+
+    case INFER_V2_UINT8:
+        for (i = 0; i < n; i++) {
+            x[i] = b[i];
+        }
+
+        break;
+
+    case INFER_V2_INT8:
+        for (i = 0; i < n; i++) {
+            x[i] = (int8_t) b[i];
+        }
+
+        break;
+
+    case INFER_V2_UINT16:
+        for (i = 0; i < n; i++) {
+            x[i] = infer_v2_le16(b + 2 * i);
+        }
+
+        break;
+
+    case INFER_V2_INT16:
+        for (i = 0; i < n; i++) {
+            x[i] = (int16_t) infer_v2_le16(b + 2 * i);
+        }
+
+        break;
+
+    case INFER_V2_UINT32:
+        for (i = 0; i < n; i++) {
+            x[i] = (float) infer_v2_le32(b + 4 * i);
+        }
+
+        break;
+
+    case INFER_V2_INT32:
+        for (i = 0; i < n; i++) {
+            x[i] = (float) (int32_t) infer_v2_le32(b + 4 * i);
+        }
+
+        break;
+
+    case INFER_V2_UINT64:
+        for (i = 0; i < n; i++) {
+            x[i] = (float) infer_v2_le64(b + 8 * i);
+        }
+
+        break;
+
+    case INFER_V2_INT64:
+        for (i = 0; i < n; i++) {
+            x[i] = (float) (int64_t) infer_v2_le64(b + 8 * i);
+        }
+
+        break;
+
+    case INFER_V2_FP16:
+        for (i = 0; i < n; i++) {
+            x[i] = infer_v2_half(infer_v2_le16(b + 2 * i));
+        }
+
+        break;
+
+    case INFER_V2_FP32:
+        for (i = 0; i < n; i++) {
+            u = infer_v2_le32(b + 4 * i);
+            memcpy(&x[i], &u, sizeof(float));
+        }
+
+        break;
+
+    default:                          /* INFER_V2_FP64 */
+        for (i = 0; i < n; i++) {
+            v = infer_v2_le64(b + 8 * i);
+            memcpy(&d, &v, sizeof(double));
+            x[i] = (float) d;
+        }
+
+        break;
+    }
+
+    if (p->datatype >= INFER_V2_FP16
+        && infer_v2_check_floats(p, b, n) != INFER_OK)
+    {
+        return p->js.rc;
+    }
+
+    p->bin_next += n;
+
+    return INFER_OK;
+}
+
+
+/* NaN is a missing value, as JSON's null; infinity no float at all */
+
+static int
+infer_v2_check_floats(infer_v2_parser_t *p, const unsigned char *b,
+    size_t n)
+{
+    char      what[64];
+    size_t    i;
+    float    *x;
+    double    d;
+    uint64_t  v;
+
+    x = p->x + p->bin_next;
+
+    for (i = 0; i < n; i++) {
+        if (isfinite(x[i])) {
+            continue;
+        }
+
+        if (isnan(x[i])) {
+            if (!p->opts.missing_ok) {
+                return infer_v2_binary_fail(p, INFER_EINVAL, i, "NaN, but "
+                                            "the model takes no missing "
+                                            "values");
+            }
+
+            x[i] = NAN;
+            continue;
+        }
+
+        d = x[i];
+
+        if (p->datatype == INFER_V2_FP64) {
+            v = infer_v2_le64(b + 8 * i);
+            memcpy(&d, &v, sizeof(double));
+        }
+
+        snprintf(what, sizeof(what), "%g is not a finite 32-bit float", d);
+
+        return infer_v2_binary_fail(p, INFER_ERANGE, i, what);
+    }
+
+    return INFER_OK;
+}
+
+
+static int
+infer_v2_binary_fail(infer_v2_parser_t *p, int rc, size_t i,
+    const char *what)
+{
+    infer_json_stream_fail(&p->js, rc, "inputs[%zu], binary element %zu: %s",
+                           p->ntensors - 1, p->bin_next + i, what);
+
+    return p->js.rc;
+}
+
+
+static uint16_t
+infer_v2_le16(const unsigned char *b)
+{
+    return (uint16_t) (b[0] | b[1] << 8);
+}
+
+
+static uint32_t
+infer_v2_le32(const unsigned char *b)
+{
+    return (uint32_t) b[0] | (uint32_t) b[1] << 8 | (uint32_t) b[2] << 16
+           | (uint32_t) b[3] << 24;
+}
+
+
+static uint64_t
+infer_v2_le64(const unsigned char *b)
+{
+    return (uint64_t) infer_v2_le32(b) | (uint64_t) infer_v2_le32(b + 4) << 32;
+}
+
+
+/* IEEE 754 half precision, exactly: every half is a float */
+
+static float
+infer_v2_half(uint16_t h)
+{
+    int       e;
+    float     f;
+    unsigned  m;
+
+    e = (h >> 10) & 0x1f;
+    m = h & 0x3ff;
+
+    if (e == 0) {
+        f = ldexpf((float) m, -24);           /* zero and subnormals */
+
+    } else if (e == 0x1f) {
+        f = m ? NAN : INFINITY;
+
+    } else {
+        f = ldexpf((float) (m | 0x400), e - 25);
+    }
+
+    return (h & 0x8000) ? -f : f;
 }
 
 
@@ -624,6 +1161,22 @@ infer_v2_unexpected(infer_v2_parser_t *p, const char *what)
         return infer_json_stream_fail(&p->js, INFER_EINVAL, "outputs[%zu] must be an "
                              "object, not %s", p->noutputs, what);
 
+    case INFER_V2_ST_BINARY_SIZE:
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]."
+                                      "parameters.binary_data_size must be "
+                                      "a non-negative integer, not %s", t,
+                                      what);
+
+    case INFER_V2_ST_BINARY_DATA:
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "outputs[%zu]."
+                                      "parameters.binary_data must be a "
+                                      "boolean, not %s", o, what);
+
+    case INFER_V2_ST_BINARY_OUTPUT:
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "parameters."
+                                      "binary_data_output must be a "
+                                      "boolean, not %s", what);
+
     default:                          /* INFER_V2_ST_OUTPUT_NAME */
         return infer_json_stream_fail(&p->js, INFER_EINVAL, "outputs[%zu].name must be a "
                              "string, not %s", o, what);
@@ -670,11 +1223,66 @@ infer_v2_key(infer_v2_parser_t *p, const unsigned char *key, size_t len)
 
     /* "parameters", and members the protocol does not define */
 
+    return infer_v2_skip(p, INFER_V2_ST_TOP,
+                         INFER_V2_KEY(key, len, "parameters"));
+}
+
+
+/*
+ * The value of a key passed over.  A "parameters" object is read for the
+ * binary extension's; any other "parameters" value is skipped, as it was
+ * before the extension.
+ */
+
+static int
+infer_v2_skip(infer_v2_parser_t *p, infer_v2_state_e back, int params)
+{
     p->state = INFER_V2_ST_SKIP;
-    p->skip_to = INFER_V2_ST_TOP;
+    p->skip_to = back;
     p->skip_depth = 0;
+    p->skip_params = params;
+
+    if (params) {
+        p->params_of = back;
+    }
 
     return 1;
+}
+
+
+static int
+infer_v2_param_key(infer_v2_parser_t *p, const unsigned char *key,
+    size_t len)
+{
+    if (p->params_of == INFER_V2_ST_TENSOR
+        && INFER_V2_KEY(key, len, "binary_data_size"))
+    {
+        if (p->has_binary_size) {
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]:"
+                                          " duplicate \"binary_data_size\"",
+                                          p->ntensors - 1);
+        }
+
+        p->has_binary_size = 1;
+        p->state = INFER_V2_ST_BINARY_SIZE;
+        return 1;
+    }
+
+    if (p->params_of == INFER_V2_ST_OUTPUT
+        && INFER_V2_KEY(key, len, "binary_data"))
+    {
+        p->state = INFER_V2_ST_BINARY_DATA;
+        return 1;
+    }
+
+    if (p->params_of == INFER_V2_ST_TOP
+        && INFER_V2_KEY(key, len, "binary_data_output"))
+    {
+        p->state = INFER_V2_ST_BINARY_OUTPUT;
+        return 1;
+    }
+
+    return infer_v2_skip(p, INFER_V2_ST_PARAMS, 0);
 }
 
 
@@ -705,11 +1313,8 @@ infer_v2_tensor_key(infer_v2_parser_t *p, const unsigned char *key,
 
 #undef INFER_V2_MEMBER
 
-    p->state = INFER_V2_ST_SKIP;
-    p->skip_to = INFER_V2_ST_TENSOR;
-    p->skip_depth = 0;
-
-    return 1;
+    return infer_v2_skip(p, INFER_V2_ST_TENSOR,
+                         INFER_V2_KEY(key, len, "parameters"));
 }
 
 
@@ -751,6 +1356,10 @@ infer_v2_end_tensor(infer_v2_parser_t *p)
                              "\"datatype\"", t);
     }
 
+    if (p->has_binary_size) {
+        return infer_v2_end_binary_tensor(p);
+    }
+
     if (!p->has_data) {
         return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: missing "
                              "\"data\"", t);
@@ -781,6 +1390,57 @@ infer_v2_end_tensor(infer_v2_parser_t *p)
         return 0;
     }
 
+    p->state = INFER_V2_ST_TENSORS;
+
+    return 1;
+}
+
+
+/* an input whose bytes follow the JSON: their number, and room for them */
+
+static int
+infer_v2_end_binary_tensor(infer_v2_parser_t *p)
+{
+    char      shape[96];
+    size_t    t;
+    uint64_t  want;
+
+    t = p->ntensors - 1;
+
+    if (p->has_data) {
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: "
+                                      "\"data\" and binary_data_size, give "
+                                      "one", t);
+    }
+
+    if (!p->binary) {
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: "
+                                      "binary_data_size without an "
+                                      INFER_V2_HEADER_LENGTH " header", t);
+    }
+
+    /* total is at most max_rows x nfeatures: no overflow, even x 8 */
+
+    want = (uint64_t) p->total * infer_v2_type_sizes[p->datatype];
+
+    if (p->binary_size != want) {
+        infer_v2_format_dims(shape, sizeof(shape), p->dims, p->ndims);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: "
+                                      "binary_data_size is %llu, shape %s "
+                                      "of %s takes %llu bytes", t,
+                                      (unsigned long long) p->binary_size,
+                                      shape,
+                                      infer_v2_type_names[p->datatype],
+                                      (unsigned long long) want);
+    }
+
+    p->x = infer_alloc(p->alloc, p->total * sizeof(float));
+    if (p->x == NULL) {
+        return infer_json_stream_fail(&p->js, INFER_ERROR, "out of memory");
+    }
+
+    p->cap = p->total;
+    p->bin_want = want;
     p->state = INFER_V2_ST_TENSORS;
 
     return 1;
@@ -860,6 +1520,28 @@ infer_v2_dim(infer_v2_parser_t *p, const char *s)
     }
 
     p->dims[p->ndims++] = d;
+
+    return 1;
+}
+
+
+static int
+infer_v2_binary_size(infer_v2_parser_t *p, const char *s)
+{
+    uint64_t  n;
+
+    errno = 0;
+    n = strtoull(s, NULL, 10);
+
+    if (s[0] == '-' || strpbrk(s, ".eE") != NULL || errno != 0) {
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]."
+                                      "parameters.binary_data_size must be "
+                                      "a non-negative integer, not %.32s",
+                                      p->ntensors - 1, s);
+    }
+
+    p->binary_size = n;
+    p->state = INFER_V2_ST_PARAMS;
 
     return 1;
 }
@@ -1018,6 +1700,7 @@ infer_v2_output_name(infer_v2_parser_t *p, const unsigned char *s,
 
         if (strlen(name) == len && memcmp(s, name, len) == 0) {
             p->wanted |= (uint64_t) 1 << i;
+            p->cur_output = i;
             p->state = INFER_V2_ST_OUTPUT;
             return 1;
         }
@@ -1393,6 +2076,8 @@ infer_v2_format_dims(char *buf, size_t size, const uint64_t *dims, size_t n)
 static int
 infer_v2_skip_scalar(infer_v2_parser_t *p)
 {
+    p->skip_params = 0;
+
     if (p->skip_depth == 0) {
         p->state = p->skip_to;
     }
@@ -1404,6 +2089,8 @@ infer_v2_skip_scalar(infer_v2_parser_t *p)
 static int
 infer_v2_skip_open(infer_v2_parser_t *p)
 {
+    p->skip_params = 0;
+
     if (++p->skip_depth > INFER_V2_MAX_DEPTH) {
         return infer_json_stream_fail(&p->js, INFER_EINVAL, "nesting deeper than %d "
                              "levels", INFER_V2_MAX_DEPTH);
@@ -1443,11 +2130,25 @@ infer_v2_on_boolean(void *ctx, int b)
 {
     infer_v2_parser_t  *p = ctx;
 
-    if (p->state == INFER_V2_ST_SKIP) {
-        return infer_v2_skip_scalar(p);
-    }
+    switch (p->state) {
 
-    if (p->state != INFER_V2_ST_VALUES) {
+    case INFER_V2_ST_SKIP:
+        return infer_v2_skip_scalar(p);
+
+    case INFER_V2_ST_BINARY_DATA:
+        p->cur_binary = b;
+        p->state = INFER_V2_ST_PARAMS;
+        return 1;
+
+    case INFER_V2_ST_BINARY_OUTPUT:
+        p->binary_output = b;
+        p->state = INFER_V2_ST_PARAMS;
+        return 1;
+
+    case INFER_V2_ST_VALUES:
+        break;
+
+    default:
         return infer_v2_unexpected(p, "a boolean");
     }
 
@@ -1470,7 +2171,9 @@ infer_v2_on_number(void *ctx, const char *s, size_t len)
         return infer_v2_skip_scalar(p);
     }
 
-    if (p->state != INFER_V2_ST_VALUES && p->state != INFER_V2_ST_DIMS) {
+    if (p->state != INFER_V2_ST_VALUES && p->state != INFER_V2_ST_DIMS
+        && p->state != INFER_V2_ST_BINARY_SIZE)
+    {
         return infer_v2_unexpected(p, "a number");
     }
 
@@ -1485,6 +2188,10 @@ infer_v2_on_number(void *ctx, const char *s, size_t len)
 
     if (p->state == INFER_V2_ST_DIMS) {
         return infer_v2_dim(p, buf);
+    }
+
+    if (p->state == INFER_V2_ST_BINARY_SIZE) {
+        return infer_v2_binary_size(p, buf);
     }
 
     d = strtod(buf, NULL);
@@ -1559,10 +2266,17 @@ infer_v2_on_start_map(void *ctx)
     case INFER_V2_ST_OUTPUT_LIST:
         p->noutputs++;
         p->has_output_name = 0;
+        p->cur_binary = -1;
         p->state = INFER_V2_ST_OUTPUT;
         return 1;
 
     case INFER_V2_ST_SKIP:
+        if (p->skip_params && p->skip_depth == 0) {
+            p->skip_params = 0;
+            p->state = INFER_V2_ST_PARAMS;
+            return 1;
+        }
+
         return infer_v2_skip_open(p);
 
     default:
@@ -1596,10 +2310,11 @@ infer_v2_on_map_key(void *ctx, const unsigned char *key, size_t len)
             return 1;
         }
 
-        p->state = INFER_V2_ST_SKIP;
-        p->skip_to = INFER_V2_ST_OUTPUT;
-        p->skip_depth = 0;
-        return 1;
+        return infer_v2_skip(p, INFER_V2_ST_OUTPUT,
+                             INFER_V2_KEY(key, len, "parameters"));
+
+    case INFER_V2_ST_PARAMS:
+        return infer_v2_param_key(p, key, len);
 
     default:                          /* a key inside a skipped object */
         return 1;
@@ -1624,18 +2339,45 @@ infer_v2_on_end_map(void *ctx)
         return infer_v2_end_tensor(p);
 
     case INFER_V2_ST_OUTPUT:
-        if (!p->has_output_name) {
-            return infer_json_stream_fail(&p->js, INFER_EINVAL, "outputs[%zu]: missing "
-                                 "\"name\"", p->noutputs - 1);
-        }
+        return infer_v2_end_output(p);
 
-        p->state = INFER_V2_ST_OUTPUT_LIST;
+    case INFER_V2_ST_PARAMS:
+        p->state = p->params_of;
         return 1;
 
     default:                          /* INFER_V2_ST_TOP */
         p->state = INFER_V2_ST_DONE;
         return 1;
     }
+}
+
+
+/* an output's binary_data applies once its name says which it is */
+
+static int
+infer_v2_end_output(infer_v2_parser_t *p)
+{
+    uint64_t  bit;
+
+    if (!p->has_output_name) {
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "outputs[%zu]: "
+                                      "missing \"name\"", p->noutputs - 1);
+    }
+
+    bit = (uint64_t) 1 << p->cur_output;
+
+    if (p->cur_binary == 1) {
+        p->bin_true |= bit;
+        p->bin_false &= ~bit;
+
+    } else if (p->cur_binary == 0) {
+        p->bin_false |= bit;
+        p->bin_true &= ~bit;
+    }
+
+    p->state = INFER_V2_ST_OUTPUT_LIST;
+
+    return 1;
 }
 
 
@@ -1860,10 +2602,8 @@ infer_v2_write_model_ready(infer_buf_t *out, const infer_v2_model_t *m,
 int
 infer_v2_write_response(infer_buf_t *out, const infer_v2_response_t *resp)
 {
-    char                     buf[32];
-    size_t                   i, o, r, n;
+    size_t                   o, n;
     yajl_gen                 g;
-    const float             *y;
     infer_tensor_t           def[2];
     const infer_tensor_t    *t, *input, *outputs;
     const infer_v2_model_t  *m;
@@ -1895,7 +2635,7 @@ infer_v2_write_response(infer_buf_t *out, const infer_v2_response_t *resp)
     yajl_gen_array_open(g);
 
     for (o = 0; o < n; o++) {
-        if (resp->outputs && !(resp->outputs & ((uint64_t) 1 << o))) {
+        if (!infer_v2_sends(resp, o)) {
             continue;
         }
 
@@ -1910,25 +2650,13 @@ infer_v2_write_response(infer_buf_t *out, const infer_v2_response_t *resp)
         infer_v2_gen_key(g, "datatype");
         infer_v2_gen_key(g, "FP32");
 
-        infer_v2_gen_key(g, "data");
-        yajl_gen_array_open(g);
+        if (resp->binary & ((uint64_t) 1 << o)) {
+            infer_v2_gen_binary_size(g, resp->rows * t->size * sizeof(float));
 
-        for (r = 0; r < resp->rows; r++) {
-            y = resp->y + r * m->noutputs + t->offset;
-
-            for (i = 0; i < t->size; i++) {
-                if (isfinite(y[i])) {
-                    yajl_gen_number(g, buf,
-                                    infer_json_format_float(buf, sizeof(buf),
-                                                            y[i]));
-
-                } else {
-                    yajl_gen_null(g);     /* JSON has no NaN or infinity */
-                }
-            }
+        } else {
+            infer_v2_gen_data(g, resp, t);
         }
 
-        yajl_gen_array_close(g);
         yajl_gen_map_close(g);
     }
 
@@ -1936,6 +2664,107 @@ infer_v2_write_response(infer_buf_t *out, const infer_v2_response_t *resp)
     yajl_gen_map_close(g);
 
     return infer_v2_gen_close(g, out);
+}
+
+
+/* the binary outputs' bytes, in the order of the JSON's outputs */
+
+int
+infer_v2_write_binary(infer_buf_t *out, const infer_v2_response_t *resp)
+{
+    size_t                 i, o, r, n, len;
+    uint32_t               u;
+    const float           *y;
+    unsigned char         *b;
+    infer_tensor_t         def[2];
+    const infer_tensor_t  *t, *input, *outputs;
+
+    infer_v2_tensors(resp->model, def, &input, &outputs, &n);
+
+    for (o = 0; o < n; o++) {
+        if (!infer_v2_sends(resp, o)
+            || !(resp->binary & ((uint64_t) 1 << o)))
+        {
+            continue;
+        }
+
+        t = &outputs[o];
+        len = resp->rows * t->size * sizeof(float);
+
+        if (infer_buf_reserve(out, len) != INFER_OK) {
+            return INFER_ERROR;
+        }
+
+        b = out->data + out->len;
+
+        for (r = 0; r < resp->rows; r++) {
+            y = resp->y + r * resp->model->noutputs + t->offset;
+
+            for (i = 0; i < t->size; i++) {
+                memcpy(&u, &y[i], sizeof(uint32_t));
+
+                *b++ = (unsigned char) u;
+                *b++ = (unsigned char) (u >> 8);
+                *b++ = (unsigned char) (u >> 16);
+                *b++ = (unsigned char) (u >> 24);
+            }
+        }
+
+        out->len += len;
+    }
+
+    return INFER_OK;
+}
+
+
+static int
+infer_v2_sends(const infer_v2_response_t *resp, size_t o)
+{
+    return o < INFER_V2_MAX_OUTPUTS
+           && (resp->outputs == 0 || (resp->outputs & ((uint64_t) 1 << o)));
+}
+
+
+static void
+infer_v2_gen_data(yajl_gen g, const infer_v2_response_t *resp,
+    const infer_tensor_t *t)
+{
+    char          buf[32];
+    size_t        i, r;
+    const float  *y;
+
+    infer_v2_gen_key(g, "data");
+    yajl_gen_array_open(g);
+
+    for (r = 0; r < resp->rows; r++) {
+        y = resp->y + r * resp->model->noutputs + t->offset;
+
+        for (i = 0; i < t->size; i++) {
+            if (isfinite(y[i])) {
+                yajl_gen_number(g, buf,
+                                infer_json_format_float(buf, sizeof(buf),
+                                                        y[i]));
+
+            } else {
+                yajl_gen_null(g);         /* JSON has no NaN or infinity */
+            }
+        }
+    }
+
+    yajl_gen_array_close(g);
+}
+
+
+/* "parameters":{"binary_data_size":size}, and no "data" */
+
+static void
+infer_v2_gen_binary_size(yajl_gen g, size_t size)
+{
+    infer_v2_gen_key(g, "parameters");
+    yajl_gen_map_open(g);
+    infer_v2_gen_key(g, "binary_data_size");
+    yajl_gen_integer(g, (long long) size);
+    yajl_gen_map_close(g);
 }
 
 

@@ -13,10 +13,20 @@
  * A request gives exactly one tensor in "inputs", under any name, of shape
  * [rows, ...] or a row's shape alone (one row), with "data" flat or nested
  * as the shape; its members come in any order.  "outputs" may ask for some
- * of the outputs by name; the response has those, or all.  Datatypes: FP32, FP64, FP16
- * (values within +-65504, kept as float32, not rounded to half), INT8 to
- * INT64, UINT8 to UINT64 (integral values in the type's range), BOOL
- * (true and false only).  BYTES is refused.  "parameters" are ignored.
+ * of the outputs by name; the response has those, or all.  Datatypes:
+ * FP32, FP64, FP16 (values within +-65504, kept as float32, not rounded
+ * to half), INT8 to INT64, UINT8 to UINT64 (integral values in the type's
+ * range), BOOL (true and false only).  BYTES is refused.
+ *
+ * The binary tensor data extension: with the Inference-Header-Content-
+ * Length header, the body is that many bytes of JSON, then the raw bytes
+ * of the input that has "parameters":{"binary_data_size":B} and no
+ * "data" (little-endian, row-major, each datatype in its own size),
+ * converted to floats as the JSON values of that datatype are.  Outputs
+ * with "parameters":{"binary_data":true}, or all of them with the
+ * request's "parameters":{"binary_data_output":true} (an output's own
+ * "binary_data" wins), are sent as raw FP32 after the response's JSON.
+ * Other "parameters" are ignored.
  */
 
 #ifndef INFER_V2_H
@@ -31,6 +41,7 @@
 #define INFER_V2_MAX_ID        256   /* bytes of a request "id" */
 #define INFER_V2_SERVER_NAME   "ngx_http_infer_module"
 #define INFER_V2_MAX_OUTPUTS   64    /* a request selects them by bit */
+#define INFER_V2_HEADER_LENGTH "Inference-Header-Content-Length"
 
 
 typedef enum {
@@ -77,6 +88,7 @@ typedef struct {
     const char           *id;                /* NULL: the request had none */
     size_t                id_len;
     uint64_t              outputs;           /* asked for, by bit; 0: all */
+    uint64_t              binary;            /* of those, sent as bytes */
 } infer_v2_request_t;
 
 
@@ -87,6 +99,7 @@ typedef struct {
     const float             *y;              /* rows x model->noutputs */
     size_t                   rows;
     uint64_t                 outputs;        /* by bit; 0: all */
+    uint64_t                 binary;         /* by bit: sent as bytes */
 } infer_v2_response_t;
 
 
@@ -121,6 +134,16 @@ int infer_v2_find_model(const infer_v2_route_t *rt,
 infer_v2_parser_t *infer_v2_parser_create(const infer_request_opts_t *opts,
     const infer_tensor_t *outputs, size_t noutputs,
     const infer_alloc_t *alloc);
+
+/*
+ * A body with the binary extension's header: value, len is the header's
+ * value, body_len the whole body's length.  Before the first parse; a
+ * value that is no length within the body fails the request, as
+ * infer_v2_finish() then says (INFER_EINVAL).  The body is then fed
+ * whole, JSON and binary alike, in chunks cut anywhere.
+ */
+int infer_v2_parser_binary(infer_v2_parser_t *p, const char *value,
+    size_t len, uint64_t body_len);
 int infer_v2_parse(infer_v2_parser_t *p, const unsigned char *data,
     size_t len);
 int infer_v2_finish(infer_v2_parser_t *p, infer_v2_request_t *req);
@@ -139,9 +162,14 @@ int infer_v2_write_model_metadata(infer_buf_t *out,
 int infer_v2_write_model_ready(infer_buf_t *out, const infer_v2_model_t *m,
     int ready);
 
-/* a non-finite output is written as null */
+/*
+ * A non-finite output is written as null; a binary one (resp->binary) as
+ * its "binary_data_size", its bytes appended by infer_v2_write_binary():
+ * the JSON's length is then the Inference-Header-Content-Length.
+ */
 int infer_v2_write_response(infer_buf_t *out,
     const infer_v2_response_t *resp);
+int infer_v2_write_binary(infer_buf_t *out, const infer_v2_response_t *resp);
 
 
 #endif /* INFER_V2_H */

@@ -17,9 +17,17 @@ static ngx_int_t ngx_http_infer_v2_respond(ngx_http_request_t *r,
     ngx_http_infer_ctx_t *ctx);
 static int ngx_http_infer_v2_feed(void *parser, const u_char *data,
     size_t len);
+static ngx_table_elt_t *ngx_http_infer_v2_binary(ngx_http_request_t *r);
+static off_t ngx_http_infer_v2_body_len(ngx_http_request_t *r);
+static ngx_int_t ngx_http_infer_v2_send_binary(ngx_http_request_t *r,
+    infer_buf_t *out, size_t json_len);
+
+static const char *ngx_http_infer_v2_accepts(ngx_http_request_t *r,
+    ngx_http_infer_model_t *im);
 
 
 static const ngx_http_infer_proto_t  ngx_http_infer_v2_proto = {
+    ngx_http_infer_v2_accepts,
     ngx_http_infer_v2_parse,
     ngx_http_infer_v2_respond
 };
@@ -160,6 +168,7 @@ ngx_http_infer_v2_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 {
     int                         rc;
     infer_model_t              *m;
+    ngx_table_elt_t            *h;
     infer_v2_parser_t          *p;
     infer_v2_request_t          req;
     infer_request_opts_t        opts;
@@ -183,6 +192,16 @@ ngx_http_infer_v2_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* the binary extension: the core splits the body where the JSON ends */
+
+    h = ngx_http_infer_v2_binary(r);
+
+    if (h != NULL) {
+        (void) infer_v2_parser_binary(p, (char *) h->value.data,
+                                      h->value.len,
+                                      ngx_http_infer_v2_body_len(r));
+    }
+
     if (ngx_http_infer_feed_body(r, ngx_http_infer_v2_feed, p) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -200,6 +219,7 @@ ngx_http_infer_v2_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
     ctx->id.data = (u_char *) req.id;
     ctx->id.len = req.id_len;
     ctx->outputs = req.outputs;
+    ctx->binary = req.binary;
 
     return NGX_OK;
 }
@@ -208,6 +228,8 @@ ngx_http_infer_v2_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 static ngx_int_t
 ngx_http_infer_v2_respond(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 {
+    int                          rc;
+    size_t                       json_len;
     infer_buf_t                  out;
     infer_v2_response_t          resp;
     ngx_http_infer_main_conf_t  *imcf;
@@ -221,11 +243,54 @@ ngx_http_infer_v2_respond(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
     resp.y = ctx->y;
     resp.rows = ctx->rows;
     resp.outputs = ctx->outputs;
+    resp.binary = ctx->binary;
 
     infer_buf_init(&out, ctx->alloc);
 
-    return ngx_http_infer_v2_send(r, NGX_HTTP_OK, &out,
-                                  infer_v2_write_response(&out, &resp));
+    rc = infer_v2_write_response(&out, &resp);
+
+    if (rc != INFER_OK || resp.binary == 0) {
+        return ngx_http_infer_v2_send(r, NGX_HTTP_OK, &out, rc);
+    }
+
+    json_len = out.len;
+
+    if (infer_v2_write_binary(&out, &resp) != INFER_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_infer_v2_send_binary(r, &out, json_len);
+}
+
+
+/* the JSON, then the outputs' bytes, as Triton sends them */
+
+static ngx_int_t
+ngx_http_infer_v2_send_binary(ngx_http_request_t *r, infer_buf_t *out,
+    size_t json_len)
+{
+    u_char           *p;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  type = ngx_string("application/octet-stream");
+
+    p = ngx_pnalloc(r->pool, NGX_SIZE_T_LEN);
+    h = ngx_list_push(&r->headers_out.headers);
+
+    if (p == NULL || h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, INFER_V2_HEADER_LENGTH);
+    h->value.data = p;
+    h->value.len = ngx_sprintf(p, "%uz", json_len) - p;
+
+    return ngx_http_infer_send(r, NGX_HTTP_OK, &type,
+                               ngx_http_infer_buf(r, out));
 }
 
 
@@ -233,4 +298,61 @@ static int
 ngx_http_infer_v2_feed(void *parser, const u_char *data, size_t len)
 {
     return infer_v2_parse(parser, data, len);
+}
+
+
+/*
+ * A binary body may come with any Content-Type: Triton's clients send
+ * application/octet-stream, or none.
+ */
+
+static const char *
+ngx_http_infer_v2_accepts(ngx_http_request_t *r,
+    ngx_http_infer_model_t *im)
+{
+    if (ngx_http_infer_is_json(r) == NGX_OK
+        || ngx_http_infer_v2_binary(r) != NULL)
+    {
+        return NULL;
+    }
+
+    return "Content-Type must be application/json";
+}
+
+
+static ngx_table_elt_t *
+ngx_http_infer_v2_binary(ngx_http_request_t *r)
+{
+    return ngx_http_infer_find_header(r, INFER_V2_HEADER_LENGTH,
+                                      sizeof(INFER_V2_HEADER_LENGTH) - 1);
+}
+
+
+/* what ngx_http_infer_feed_body() will feed: memory, or the file's part */
+
+static off_t
+ngx_http_infer_v2_body_len(ngx_http_request_t *r)
+{
+    off_t         len;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    len = 0;
+
+    if (r->request_body == NULL) {
+        return 0;
+    }
+
+    for (cl = r->request_body->bufs; cl != NULL; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            len += b->last - b->pos;
+
+        } else if (b->in_file) {
+            len += b->file_last - b->file_pos;
+        }
+    }
+
+    return len;
 }

@@ -1,7 +1,9 @@
 /*
  * The KServe V2 codec: routes, parsed values for each datatype and
  * layout, the status class and exact message of each bad request,
- * chunk-boundary independence, and the exact bytes of every response.
+ * chunk-boundary independence, and the exact bytes of every response;
+ * the binary tensor data extension the same way, each datatype's bytes
+ * read as its JSON values are.
  */
 
 #include <math.h>
@@ -45,6 +47,16 @@ static void test_chunking(void);
 static void test_writers(void);
 static void test_round_trip(void);
 static void test_tensors(void);
+static void v2_parse_binary(const char *json, const char *bin,
+    size_t bin_len, const char *header, size_t chunk, int missing_ok,
+    v2_parsed_t *out);
+static void test_binary_datatypes(void);
+static void test_binary_header(void);
+static void test_binary_errors(void);
+static void test_binary_values(void);
+static void test_binary_chunking(void);
+static void test_binary_outputs(void);
+static void test_binary_writer(void);
 
 
 /* feeds body split at the ascending offsets in cuts */
@@ -1204,6 +1216,616 @@ test_tensors(void)
 }
 
 
+/*
+ * A binary body, json then bin_len bytes of bin, for a model of 3
+ * features; header is the Inference-Header-Content-Length (NULL: the
+ * JSON's length).  Fed in chunks of chunk bytes (0: whole).
+ */
+
+static void
+v2_parse_binary(const char *json, const char *bin, size_t bin_len,
+    const char *header, size_t chunk, int missing_ok, v2_parsed_t *out)
+{
+    char                   len[32];
+    size_t                 json_len, body_len, off, n;
+    unsigned char         *body;
+    infer_v2_parser_t     *p;
+    infer_request_opts_t   opts = { 3, 4, 0, 0, NULL };
+
+    memset(out, 0, sizeof(v2_parsed_t));
+    opts.missing_ok = missing_ok;
+
+    json_len = strlen(json);
+    body_len = json_len + bin_len;
+    body = malloc(body_len + 1);
+    p = infer_v2_parser_create(&opts, NULL, 0, &infer_alloc_libc);
+
+    if (body == NULL || p == NULL) {
+        out->rc = INFER_ERROR;
+        free(body);
+        infer_v2_parser_free(p);
+        return;
+    }
+
+    memcpy(body, json, json_len);
+    memcpy(body + json_len, bin, bin_len);
+
+    if (header == NULL) {
+        snprintf(len, sizeof(len), "%zu", json_len);
+        header = len;
+    }
+
+    (void) infer_v2_parser_binary(p, header, strlen(header), body_len);
+
+    for (off = 0; off < body_len; off += n) {
+        n = (chunk == 0 || body_len - off < chunk) ? body_len - off : chunk;
+
+        if (infer_v2_parse(p, body + off, n) != INFER_OK) {
+            break;
+        }
+    }
+
+    out->rc = infer_v2_finish(p, &out->req);
+    snprintf(out->err, sizeof(out->err), "%s", infer_v2_error(p));
+
+    if (out->rc == INFER_OK) {
+        n = out->req.rows * 3;
+        memcpy(out->x, out->req.x, (n < V2_MAX_X ? n : V2_MAX_X)
+                                   * sizeof(float));
+
+        if (out->req.id != NULL) {
+            out->has_id = 1;
+            out->id_len = out->req.id_len;
+            memcpy(out->id, out->req.id, out->req.id_len);
+        }
+    }
+
+    free(body);
+    infer_v2_parser_free(p);
+}
+
+
+/* each datatype's bytes give the floats its JSON values give */
+
+static void
+test_binary_datatypes(void)
+{
+    char         json[512];
+    size_t       i, size;
+    v2_parsed_t  j, b;
+
+    static const struct {
+        const char  *type;
+        size_t       size;
+        const char  *data;
+        const char  *bytes;
+    } cases[] = {
+        { "BOOL", 1, "[true,false,true]", "\x01\x00\x01" },
+        { "UINT8", 1, "[0,255,128]", "\x00\xff\x80" },
+        { "INT8", 1, "[-128,127,-1]", "\x80\x7f\xff" },
+        { "UINT16", 2, "[0,65535,258]", "\x00\x00\xff\xff\x02\x01" },
+        { "INT16", 2, "[-32768,32767,-2]", "\x00\x80\xff\x7f\xfe\xff" },
+        { "UINT32", 4, "[0,4294967295,16777217]",
+          "\x00\x00\x00\x00\xff\xff\xff\xff\x01\x00\x00\x01" },
+        { "INT32", 4, "[-2147483648,2147483647,-16777217]",
+          "\x00\x00\x00\x80\xff\xff\xff\x7f\xff\xff\xff\xfe" },
+        { "UINT64", 8, "[0,18446744073709551615,9223372586610589697]",
+          "\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff"
+          "\xff\x01\x00\x00\x00\x80\x00\x00\x80" },
+        { "INT64", 8, "[-9223372036854775808,9223372036854775807,16777217]",
+          "\x00\x00\x00\x00\x00\x00\x00\x80\xff\xff\xff\xff\xff\xff\xff"
+          "\x7f\x01\x00\x00\x01\x00\x00\x00\x00" },
+        { "FP16", 2, "[65504,-0.5,5.9604644775390625e-08]",
+          "\xff\x7b\x00\xb8\x01\x00" },
+        { "FP32", 4, "[0.1,-2.5e3,16777217]",
+          "\xcd\xcc\xcc\x3d\x00\x40\x1c\xc5\x00\x00\x80\x4b" },
+        { "FP64", 8, "[1e-50,3.141592653589793,-0.0]",
+          "\x1f\xb8\xd4\x4a\x7a\xee\x8d\x35\x18\x2d\x44\x54\xfb\x21\x09"
+          "\x40\x00\x00\x00\x00\x00\x00\x00\x80" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size = cases[i].size * 3;
+
+        snprintf(json, sizeof(json), "{\"inputs\":[{\"name\":\"a\","
+                 "\"shape\":[1,3],\"datatype\":\"%s\",\"data\":%s}]}",
+                 cases[i].type, cases[i].data);
+        v2_parse_simple(json, 3, &j);
+
+        snprintf(json, sizeof(json), "{\"inputs\":[{\"name\":\"a\","
+                 "\"shape\":[1,3],\"datatype\":\"%s\",\"parameters\":"
+                 "{\"binary_data_size\":%zu}}]}", cases[i].type, size);
+        v2_parse_binary(json, cases[i].bytes, size, NULL, 0, 0, &b);
+
+        CHECK(j.rc == INFER_OK && b.rc == INFER_OK);
+        CHECK(b.req.rows == 1);
+        CHECK(memcmp(j.x, b.x, 3 * sizeof(float)) == 0);
+
+        if (b.rc != INFER_OK || memcmp(j.x, b.x, 3 * sizeof(float)) != 0) {
+            printf("# %s: %s %s: %.9g %.9g %.9g\n", cases[i].type, j.err,
+                   b.err, b.x[0], b.x[1], b.x[2]);
+        }
+    }
+
+    /* the 64-bit integer rounds to nearest, not through a double */
+
+    CHECK(b.rc == INFER_OK);
+    v2_parse_binary("{\"inputs\":[{\"name\":\"a\",\"shape\":[3],\"datatype\":"
+                    "\"UINT64\",\"parameters\":{\"binary_data_size\":24}}]}",
+                    "\x01\x00\x00\x00\x80\x00\x00\x80\x00\x00\x00\x00\x80"
+                    "\x00\x00\x80\x01\x00\x00\x00\x00\x00\x00\x00", 24, NULL,
+                    0, 0, &b);
+    CHECK(b.rc == INFER_OK);
+    CHECK(b.x[0] == 9223373136366403584.0f);
+    CHECK(b.x[1] == 9223372036854775808.0f);
+    CHECK(b.x[2] == 1.0f);
+}
+
+
+static void
+test_binary_header(void)
+{
+    char         want[INFER_ERRLEN];
+    size_t       i;
+    v2_parsed_t  r;
+
+    static const char  json[] =
+        "{\"inputs\":[{\"name\":\"a\",\"shape\":[1,3],\"datatype\":"
+        "\"UINT8\",\"parameters\":{\"binary_data_size\":3}}]}";
+
+    static const char  *bad[] = {
+        "", "-5", "0", "abc", "12x", "+85", "0x55",
+        "99999999999999999999999"
+    };
+
+    v2_parse_binary(json, "\x01\x02\x03", 3, NULL, 0, 0, &r);
+    CHECK(r.rc == INFER_OK);
+    CHECK(r.x[0] == 1.0f && r.x[1] == 2.0f && r.x[2] == 3.0f);
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        v2_parse_binary(json, "\x01\x02\x03", 3, bad[i], 0, 0, &r);
+        snprintf(want, sizeof(want), "Inference-Header-Content-Length must "
+                 "be the length of the body's JSON in bytes, not \"%s\"",
+                 bad[i]);
+        CHECK(r.rc == INFER_EINVAL);
+        CHECK_STR(r.err, want);
+    }
+
+    /* longer than the body */
+
+    v2_parse_binary(json, "\x01\x02\x03", 3, "98", 0, 0, &r);
+    CHECK(r.rc == INFER_EINVAL);
+    CHECK_STR(r.err, "Inference-Header-Content-Length is 98, more than the "
+              "body's 97 bytes");
+
+    /* shorter than the JSON: it ends in the middle */
+
+    v2_parse_binary(json, "\x01\x02\x03", 3, "80", 0, 0, &r);
+    CHECK(r.rc == INFER_EJSON);
+    CHECK_STR(r.err, "malformed JSON at the end: parse error: premature EOF "
+              "(Inference-Header-Content-Length: 80)");
+
+    /* longer than the JSON: tensor bytes read as JSON */
+
+    v2_parse_binary(json, "\x01\x02\x03", 3, "96", 0, 0, &r);
+    CHECK(r.rc == INFER_EJSON);
+    CHECK_STR(r.err, "malformed JSON near byte 95: parse error: trailing "
+              "garbage (Inference-Header-Content-Length: 96)");
+
+    /* JSON's trailing whitespace is JSON */
+
+    v2_parse_binary("{\"inputs\":[{\"name\":\"a\",\"shape\":[1,3],"
+                    "\"datatype\":\"UINT8\",\"parameters\":"
+                    "{\"binary_data_size\":3}}]}\r\n", "\x01\x02\x03", 3,
+                    NULL, 0, 0, &r);
+    CHECK(r.rc == INFER_OK && r.x[2] == 3.0f);
+}
+
+
+static void
+test_binary_errors(void)
+{
+    size_t       i;
+    v2_parsed_t  r;
+
+#define B(members)                                                           \
+    "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,3],\"datatype\":\"FP32\","    \
+    members "}]}"
+
+    static const struct {
+        const char  *json;
+        size_t       bin_len;
+        int          rc;
+        const char  *err;
+    } cases[] = {
+        { B("\"parameters\":{\"binary_data_size\":8}"), 8, INFER_EINVAL,
+          "inputs[0]: binary_data_size is 8, shape [1,3] of FP32 takes 12 "
+          "bytes" },
+        { B("\"parameters\":{\"binary_data_size\":12},\"data\":[1,2,3]"),
+          12, INFER_EINVAL,
+          "inputs[0]: \"data\" and binary_data_size, give one" },
+        { B("\"parameters\":{\"binary_data_size\":12}"), 16, INFER_EINVAL,
+          "inputs[0]: binary_data_size is 12, the body has 16 bytes after "
+          "its JSON (Inference-Header-Content-Length: 94)" },
+        { B("\"parameters\":{\"binary_data_size\":12}"), 11, INFER_EINVAL,
+          "inputs[0]: binary_data_size is 12, the body has 11 bytes after "
+          "its JSON (Inference-Header-Content-Length: 94)" },
+        { B("\"data\":[1,2,3]"), 4, INFER_EINVAL,
+          "the body has 4 bytes after its JSON (Inference-Header-Content-"
+          "Length: 72), no input has binary_data_size" },
+        { B("\"parameters\":{}"), 12, INFER_EINVAL,
+          "inputs[0]: missing \"data\"" },
+        { B("\"parameters\":{\"binary_data_size\":\"12\"}"), 12,
+          INFER_EINVAL, "inputs[0].parameters.binary_data_size must be a "
+          "non-negative integer, not a string" },
+        { B("\"parameters\":{\"binary_data_size\":-12}"), 12, INFER_EINVAL,
+          "inputs[0].parameters.binary_data_size must be a non-negative "
+          "integer, not -12" },
+        { B("\"parameters\":{\"binary_data_size\":12.0}"), 12, INFER_EINVAL,
+          "inputs[0].parameters.binary_data_size must be a non-negative "
+          "integer, not 12.0" },
+        { B("\"parameters\":{\"binary_data_size\":12,"
+            "\"binary_data_size\":12}"), 12, INFER_EINVAL,
+          "inputs[0]: duplicate \"binary_data_size\"" },
+        { B("\"parameters\":{\"binary_data_size\":12}}],\"outputs\":[{"
+            "\"name\":\"output-0\",\"parameters\":{\"binary_data\":1}"), 12,
+          INFER_EINVAL, "outputs[0].parameters.binary_data must be a "
+          "boolean, not a number" },
+        { B("\"parameters\":{\"binary_data_size\":12}}],\"parameters\":{"
+            "\"binary_data_output\":\"true\"},\"x\":[{"), 12, INFER_EINVAL,
+          "parameters.binary_data_output must be a boolean, not a string" },
+        { "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,3],\"datatype\":"
+          "\"BYTES\",\"parameters\":{\"binary_data_size\":12}}]}", 12,
+          INFER_ESHAPE, "inputs[0]: datatype BYTES is not supported, the "
+          "model takes numbers" },
+        { "{\"inputs\":[{\"name\":\"x\",\"shape\":[5,3],\"datatype\":"
+          "\"UINT8\",\"parameters\":{\"binary_data_size\":15}}]}", 15,
+          INFER_ETOOBIG, "inputs[0]: shape [5,3] has 5 rows, the limit is "
+          "4" },
+        { "{\"inputs\":[]}", 0, INFER_ESHAPE,
+          "\"inputs\" is empty, the model takes 1 tensor" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        v2_parse_binary(cases[i].json, "0123456789abcdef", cases[i].bin_len,
+                        NULL, 0, 0, &r);
+        CHECK(r.rc == cases[i].rc);
+        CHECK_STR(r.err, cases[i].err);
+    }
+
+    /* without the header, binary_data_size has no bytes to take */
+
+    v2_parse_simple(B("\"parameters\":{\"binary_data_size\":12}"), 3, &r);
+    CHECK(r.rc == INFER_EINVAL);
+    CHECK_STR(r.err, "inputs[0]: binary_data_size without an "
+              "Inference-Header-Content-Length header");
+
+    /* with it, a body all JSON; "parameters" not an object, as before */
+
+    v2_parse_binary(B("\"data\":[1,2,3],\"parameters\":null}],\"outputs\":"
+                      "[{\"name\":\"output-0\",\"parameters\":[1,{}]}],"
+                      "\"parameters\":\"x\",\"y\":[{\"z\":1"), "", 0, NULL,
+                    0, 0, &r);
+    CHECK(r.rc == INFER_OK && r.x[2] == 3.0f && r.req.binary == 0);
+
+    if (r.rc != INFER_OK) {
+        printf("# %s\n", r.err);
+    }
+
+#undef B
+}
+
+
+/* NaN is a missing value or refused, as null; infinity is out of range */
+
+static void
+test_binary_values(void)
+{
+    size_t       i;
+    v2_parsed_t  r;
+
+#define J(type, size)                                                        \
+    "{\"inputs\":[{\"name\":\"x\",\"shape\":[3],\"datatype\":\"" type "\","  \
+    "\"parameters\":{\"binary_data_size\":" size "}}]}"
+
+    static const struct {
+        const char  *json;
+        const char  *bytes;
+        size_t       len;
+        int          rc;
+        const char  *err;
+    } cases[] = {
+        { J("FP32", "12"), "\x00\x00\x80\x3f\x00\x00\xc0\x7f\x00\x00\x00"
+          "\x00", 12, INFER_EINVAL, "inputs[0], binary element 1: NaN, but "
+          "the model takes no missing values" },
+        { J("FP32", "12"), "\x00\x00\x80\x3f\x00\x00\x00\x00\x00\x00\x80"
+          "\xff", 12, INFER_ERANGE, "inputs[0], binary element 2: -inf is "
+          "not a finite 32-bit float" },
+        { J("FP64", "24"), "\x9c\x75\x00\x88\x3c\xe4\x37\x7e\x00\x00\x00"
+          "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 24,
+          INFER_ERANGE, "inputs[0], binary element 0: 1e+300 is not a "
+          "finite 32-bit float" },
+        { J("FP16", "6"), "\x00\x3c\x00\x7c\x00\x00", 6, INFER_ERANGE,
+          "inputs[0], binary element 1: inf is not a finite 32-bit "
+          "float" },
+        { J("FP16", "6"), "\x00\x3c\x00\x00\x00\x7e", 6, INFER_EINVAL,
+          "inputs[0], binary element 2: NaN, but the model takes no "
+          "missing values" },
+        { J("BOOL", "3"), "\x01\x02\x00", 3, INFER_EINVAL,
+          "inputs[0], binary element 1: expected BOOL (0 or 1), got 2" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        v2_parse_binary(cases[i].json, cases[i].bytes, cases[i].len, NULL,
+                        0, 0, &r);
+        CHECK(r.rc == cases[i].rc);
+        CHECK_STR(r.err, cases[i].err);
+    }
+
+    /* a model that takes missing values: NaN is one, of any type */
+
+    v2_parse_binary(cases[0].json, cases[0].bytes, 12, NULL, 0, 1, &r);
+    CHECK(r.rc == INFER_OK && r.x[0] == 1.0f && isnan(r.x[1]));
+
+    v2_parse_binary(cases[4].json, cases[4].bytes, 6, NULL, 0, 1, &r);
+    CHECK(r.rc == INFER_OK && r.x[0] == 1.0f && isnan(r.x[2]));
+
+    v2_parse_binary(J("FP64", "24"), "\x01\x00\x00\x00\x00\x00\xf8\xff\x00"
+                    "\x00\x00\x00\x00\x00\xf0\x3f\x00\x00\x00\x00\x00\x00"
+                    "\x00\x00", 24, NULL, 0, 1, &r);
+    CHECK(r.rc == INFER_OK && isnan(r.x[0]) && r.x[1] == 1.0f);
+
+    /* FP16 exactly: the smallest subnormal, the largest half */
+
+    v2_parse_binary(J("FP16", "6"), "\x01\x80\xff\x7b\x00\x04", 6, NULL, 0,
+                    0, &r);
+    CHECK(r.rc == INFER_OK);
+    CHECK(r.x[0] == -5.9604644775390625e-08f && r.x[1] == 65504.0f);
+    CHECK(r.x[2] == 6.103515625e-05f);
+
+#undef J
+}
+
+
+/* any cut of the body gives what the whole body gives */
+
+static void
+test_binary_chunking(void)
+{
+    size_t       b, n, i, len;
+    v2_parsed_t  whole, r;
+
+    static const struct {
+        const char  *json;
+        const char  *bin;
+        size_t       len;
+        const char  *header;
+    } bodies[] = {
+        { "{\"inputs\":[{\"name\":\"x\",\"shape\":[2,3],\"datatype\":"
+          "\"FP64\",\"parameters\":{\"binary_data_size\":48}}],\"id\":"
+          "\"c\"}", "\x00\x00\x00\x00\x00\x00\xf0\x3f\x00\x00\x00\x00\x00"
+          "\x00\x00\x40\x00\x00\x00\x00\x00\x00\x08\x40\x00\x00\x00\x00\x00"
+          "\x00\x10\x40\x00\x00\x00\x00\x00\x00\x14\x40\x00\x00\x00\x00\x00"
+          "\x00\x18\xc0", 48, NULL },
+        { "{\"parameters\":{\"binary_data_output\":true},\"inputs\":[{"
+          "\"parameters\":{\"binary_data_size\":12},\"datatype\":"
+          "\"UINT16\",\"shape\":[2,3],\"name\":\"x\"}]}  ",
+          "\x01\x00\x02\x00\x03\x00\x04\x00\x05\x00\xff\xff", 12, NULL },
+        { "{\"inputs\":[{\"name\":\"x\",\"shape\":[2,3],\"datatype\":"
+          "\"FP32\",\"parameters\":{\"binary_data_size\":24}}]}",
+          "\x00\x00\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40\x00\x00\x80"
+          "\x40\x00\x00\xc0\x7f\x00\x00\xc0\x40", 24, NULL },
+        { "{\"inputs\":[{\"name\":\"x\",\"shape\":[2,3],\"datatype\":"
+          "\"INT8\",\"parameters\":{\"binary_data_size\":6}}]}",
+          "\x01\x02\x03\x04\x05\x06\x07", 7, NULL },
+        { "{\"inputs\":[{\"name\":\"x\",\"shape\":[2,3],\"datatype\":"
+          "\"INT8\",\"parameters\":{\"binary_data_size\":6}}]}",
+          "\x01\x02\x03\x04\x05\x06", 6, "60" },
+    };
+
+    for (b = 0; b < sizeof(bodies) / sizeof(bodies[0]); b++) {
+        v2_parse_binary(bodies[b].json, bodies[b].bin, bodies[b].len,
+                        bodies[b].header, 0, 0, &whole);
+        len = strlen(bodies[b].json) + bodies[b].len;
+
+        for (n = 1; n <= len; n++) {
+            v2_parse_binary(bodies[b].json, bodies[b].bin, bodies[b].len,
+                            bodies[b].header, n, 0, &r);
+            CHECK(v2_same(&whole, &r, 3));
+        }
+    }
+
+    v2_parse_binary(bodies[0].json, bodies[0].bin, 48, NULL, 7, 0, &r);
+    CHECK(r.rc == INFER_OK && r.req.rows == 2);
+    CHECK(r.has_id && r.id_len == 1 && r.id[0] == 'c');
+
+    for (i = 0; i < 6; i++) {
+        CHECK(r.x[i] == (i < 5 ? (float) (i + 1) : -6.0f));
+    }
+
+    v2_parse_binary(bodies[1].json, bodies[1].bin, 12, NULL, 5, 0, &r);
+    CHECK(r.rc == INFER_OK && r.x[0] == 1.0f && r.x[5] == 65535.0f);
+    CHECK(r.req.binary == 1);
+
+    v2_parse_binary(bodies[2].json, bodies[2].bin, 24, NULL, 3, 0, &r);
+    CHECK(r.rc == INFER_EINVAL);
+    CHECK_STR(r.err, "inputs[0], binary element 4: NaN, but the model takes "
+              "no missing values");
+
+    v2_parse_binary(bodies[3].json, bodies[3].bin, 7, NULL, 1, 0, &r);
+    CHECK(r.rc == INFER_EINVAL);
+    CHECK_STR(r.err, "inputs[0]: binary_data_size is 6, the body has 7 "
+              "bytes after its JSON (Inference-Header-Content-Length: 93)");
+
+    v2_parse_binary(bodies[4].json, bodies[4].bin, 6, "60", 1, 0, &r);
+    CHECK(r.rc == INFER_EJSON);
+}
+
+
+/*
+ * Which outputs are sent as bytes: binary_data on an output, or
+ * binary_data_output for all, an output's own binary_data first.
+ */
+
+static void
+test_binary_outputs(void)
+{
+    size_t                 i;
+    infer_v2_parser_t     *p;
+    infer_v2_request_t     req;
+    infer_tensor_t         outputs[2];
+    infer_request_opts_t   opts = { 3, 4, 0, 0, NULL };
+
+    static const struct {
+        const char  *tail;
+        uint64_t     outputs;
+        uint64_t     binary;
+    } cases[] = {
+        { "", 0, 0 },
+        { ",\"outputs\":[{\"name\":\"b\",\"parameters\":{\"binary_data\":"
+          "true}}]", 2, 2 },
+        { ",\"outputs\":[{\"parameters\":{\"binary_data\":true},\"name\":"
+          "\"a\"},{\"name\":\"b\"}]", 3, 1 },
+        { ",\"parameters\":{\"binary_data_output\":true}", 0, 3 },
+        { ",\"parameters\":{\"binary_data_output\":false},\"outputs\":[{"
+          "\"name\":\"a\",\"parameters\":{\"binary_data\":true,\"x\":{\"y\":"
+          "[1]}}}]", 1, 1 },
+        { ",\"parameters\":{\"binary_data_output\":true},\"outputs\":[{"
+          "\"name\":\"a\",\"parameters\":{\"binary_data\":false}},{\"name\":"
+          "\"b\"}]", 3, 2 },
+        { ",\"outputs\":[{\"name\":\"b\"}],\"parameters\":{\"a\":{},"
+          "\"binary_data_output\":true}", 2, 2 },
+        { ",\"outputs\":[{\"name\":\"a\",\"parameters\":{\"binary_data\":"
+          "false}}]", 1, 0 },
+        { ",\"outputs\":[{\"name\":\"b\",\"parameters\":{\"binary_data\":"
+          "true}},{\"name\":\"b\",\"parameters\":{\"binary_data\":false}}]",
+          2, 0 },
+    };
+
+    char  json[512];
+
+    memset(outputs, 0, sizeof(outputs));
+    outputs[0].name = "a";
+    outputs[0].ndims = 1;
+    outputs[0].dims[0] = 3;
+    outputs[0].size = 3;
+    outputs[1].name = "b";
+    outputs[1].ndims = 1;
+    outputs[1].dims[0] = 2;
+    outputs[1].size = 2;
+    outputs[1].offset = 3;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(json, sizeof(json), "{\"inputs\":[{\"name\":\"x\","
+                 "\"shape\":[3],\"datatype\":\"FP32\",\"data\":[1,2,3]}]%s}",
+                 cases[i].tail);
+
+        p = infer_v2_parser_create(&opts, outputs, 2, &infer_alloc_libc);
+        CHECK(infer_v2_parse(p, (const unsigned char *) json, strlen(json))
+              == INFER_OK);
+        CHECK(infer_v2_finish(p, &req) == INFER_OK);
+        CHECK(req.outputs == cases[i].outputs);
+        CHECK(req.binary == cases[i].binary);
+
+        if (req.binary != cases[i].binary) {
+            printf("# case %zu: %s\n", i, infer_v2_error(p));
+        }
+
+        infer_v2_parser_free(p);
+    }
+}
+
+
+/* the JSON, then each binary output's floats, little-endian, in order */
+
+static void
+test_binary_writer(void)
+{
+    char                  text[512];
+    size_t                json_len;
+    infer_buf_t           out;
+    infer_v2_response_t   resp;
+    infer_tensor_t        outputs[2];
+    infer_v2_model_t      m = {
+        "img", 3, "2", 1, "onnx", 4, 5, NULL, outputs, 2
+    };
+    const float           y[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10.25f };
+
+    memset(outputs, 0, sizeof(outputs));
+    outputs[0].name = "a";
+    outputs[0].ndims = 1;
+    outputs[0].dims[0] = 3;
+    outputs[0].size = 3;
+    outputs[1].name = "b";
+    outputs[1].ndims = 1;
+    outputs[1].dims[0] = 2;
+    outputs[1].size = 2;
+    outputs[1].offset = 3;
+    m.input = &outputs[0];
+
+    memset(&resp, 0, sizeof(resp));
+    resp.model = &m;
+    resp.y = y;
+    resp.rows = 2;
+    resp.binary = 2;
+
+    infer_buf_init(&out, &infer_alloc_libc);
+    CHECK(infer_v2_write_response(&out, &resp) == INFER_OK);
+    json_len = out.len;
+    CHECK(infer_v2_write_binary(&out, &resp) == INFER_OK);
+    CHECK(out.len == json_len + 16);
+    snprintf(text, sizeof(text), "%.*s", (int) json_len, out.data);
+    CHECK_STR(text, "{\"model_name\":\"img\",\"model_version\":\"2\","
+                    "\"outputs\":[{\"name\":\"a\",\"shape\":[2,3],"
+                    "\"datatype\":\"FP32\",\"data\":[1,2,3,6,7,8]},{\"name\":"
+                    "\"b\",\"shape\":[2,2],\"datatype\":\"FP32\","
+                    "\"parameters\":{\"binary_data_size\":16}}]}");
+    CHECK(memcmp(out.data + json_len, "\x00\x00\x80\x40\x00\x00\xa0\x40\x00"
+                 "\x00\x10\x41\x00\x00\x24\x41", 16) == 0);
+    infer_buf_release(&out);
+
+    /* both, a then b; one asked for by name; none binary: no bytes */
+
+    resp.binary = 3;
+    resp.id = "7";
+    resp.id_len = 1;
+
+    infer_buf_init(&out, &infer_alloc_libc);
+    CHECK(infer_v2_write_response(&out, &resp) == INFER_OK);
+    json_len = out.len;
+    CHECK(infer_v2_write_binary(&out, &resp) == INFER_OK);
+    snprintf(text, sizeof(text), "%.*s", (int) json_len, out.data);
+    CHECK_STR(text, "{\"model_name\":\"img\",\"model_version\":\"2\",\"id\":"
+                    "\"7\",\"outputs\":[{\"name\":\"a\",\"shape\":[2,3],"
+                    "\"datatype\":\"FP32\",\"parameters\":{"
+                    "\"binary_data_size\":24}},{\"name\":\"b\",\"shape\":"
+                    "[2,2],\"datatype\":\"FP32\",\"parameters\":{"
+                    "\"binary_data_size\":16}}]}");
+    CHECK(out.len == json_len + 40);
+    CHECK(memcmp(out.data + json_len, "\x00\x00\x80\x3f\x00\x00\x00\x40\x00"
+                 "\x00\x40\x40\x00\x00\xc0\x40\x00\x00\xe0\x40\x00\x00\x00"
+                 "\x41\x00\x00\x80\x40\x00\x00\xa0\x40\x00\x00\x10\x41\x00"
+                 "\x00\x24\x41", 40) == 0);
+    infer_buf_release(&out);
+
+    resp.outputs = 1;
+
+    infer_buf_init(&out, &infer_alloc_libc);
+    CHECK(infer_v2_write_response(&out, &resp) == INFER_OK);
+    json_len = out.len;
+    CHECK(infer_v2_write_binary(&out, &resp) == INFER_OK);
+    CHECK(out.len == json_len + 24);
+    infer_buf_release(&out);
+
+    resp.binary = 0;
+
+    infer_buf_init(&out, &infer_alloc_libc);
+    CHECK(infer_v2_write_binary(&out, &resp) == INFER_OK);
+    CHECK(out.len == 0);
+    infer_buf_release(&out);
+}
+
+
 void
 infer_test_v2(void)
 {
@@ -1219,4 +1841,11 @@ infer_test_v2(void)
     test_writers();
     test_round_trip();
     test_tensors();
+    test_binary_datatypes();
+    test_binary_header();
+    test_binary_errors();
+    test_binary_values();
+    test_binary_chunking();
+    test_binary_outputs();
+    test_binary_writer();
 }
