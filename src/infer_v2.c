@@ -1112,54 +1112,58 @@ infer_v2_unexpected(infer_v2_parser_t *p, const char *what)
     switch (p->state) {
 
     case INFER_V2_ST_START:
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "the request must be a JSON "
-                             "object, not %s", what);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "the request must "
+                                      "be a JSON object, not %s", what);
 
     case INFER_V2_ST_ID:
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "\"id\" must be a string, "
-                             "not %s", what);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "\"id\" must be a "
+                                      "string, not %s", what);
 
     case INFER_V2_ST_INPUTS:
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "\"inputs\" must be an array "
-                             "of tensors, not %s", what);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "\"inputs\" must "
+                                      "be an array of tensors, not %s", what);
 
     case INFER_V2_ST_TENSORS:
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu] must be an "
-                             "object, not %s", p->ntensors, what);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu] must "
+                                      "be an object, not %s", p->ntensors,
+                                      what);
 
     case INFER_V2_ST_NAME:
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].name must be a "
-                             "string, not %s", t, what);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].name "
+                                      "must be a string, not %s", t, what);
 
     case INFER_V2_ST_DATATYPE:
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].datatype must "
-                             "be a string, not %s", t, what);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL,
+                                      "inputs[%zu].datatype must be a "
+                                      "string, not %s", t, what);
 
     case INFER_V2_ST_SHAPE:
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].shape must be "
-                             "an array, not %s", t, what);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].shape "
+                                      "must be an array, not %s", t, what);
 
     case INFER_V2_ST_DIMS:
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].shape[%zu] must "
-                             "be a non-negative integer, not %s", t,
-                             p->ndims, what);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL,
+                                      "inputs[%zu].shape[%zu] must be a "
+                                      "non-negative integer, not %s", t,
+                                      p->ndims, what);
 
     case INFER_V2_ST_DATA:
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].data must be an "
-                             "array, not %s", t, what);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].data "
+                                      "must be an array, not %s", t, what);
 
     case INFER_V2_ST_VALUES:
         infer_v2_where(p, where, sizeof(where), p->depth, 1);
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: expected a number, got "
-                             "%s", where, what);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: expected a "
+                                      "number, got %s", where, what);
 
     case INFER_V2_ST_OUTPUTS:
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "\"outputs\" must be an array "
-                             "of objects, not %s", what);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "\"outputs\" must "
+                                      "be an array of objects, not %s", what);
 
     case INFER_V2_ST_OUTPUT_LIST:
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "outputs[%zu] must be an "
-                             "object, not %s", p->noutputs, what);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "outputs[%zu] must "
+                                      "be an object, not %s", p->noutputs,
+                                      what);
 
     case INFER_V2_ST_BINARY_SIZE:
         return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]."
@@ -1178,8 +1182,8 @@ infer_v2_unexpected(infer_v2_parser_t *p, const char *what)
                                       "boolean, not %s", what);
 
     default:                          /* INFER_V2_ST_OUTPUT_NAME */
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "outputs[%zu].name must be a "
-                             "string, not %s", o, what);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "outputs[%zu].name "
+                                      "must be a string, not %s", o, what);
     }
 }
 
@@ -1193,7 +1197,8 @@ infer_v2_key(infer_v2_parser_t *p, const unsigned char *key, size_t len)
 {
     if (INFER_V2_KEY(key, len, "id")) {
         if (p->seen_id) {
-            return infer_json_stream_fail(&p->js, INFER_EINVAL, "duplicate \"id\"");
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "duplicate "
+                                          "\"id\"");
         }
 
         p->seen_id = 1;
@@ -1203,7 +1208,8 @@ infer_v2_key(infer_v2_parser_t *p, const unsigned char *key, size_t len)
 
     if (INFER_V2_KEY(key, len, "inputs")) {
         if (p->seen_inputs) {
-            return infer_json_stream_fail(&p->js, INFER_EINVAL, "duplicate \"inputs\"");
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "duplicate "
+                                          "\"inputs\"");
         }
 
         p->seen_inputs = 1;
@@ -1213,7 +1219,8 @@ infer_v2_key(infer_v2_parser_t *p, const unsigned char *key, size_t len)
 
     if (INFER_V2_KEY(key, len, "outputs")) {
         if (p->seen_outputs) {
-            return infer_json_stream_fail(&p->js, INFER_EINVAL, "duplicate \"outputs\"");
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "duplicate "
+                                          "\"outputs\"");
         }
 
         p->seen_outputs = 1;
@@ -1297,8 +1304,9 @@ infer_v2_tensor_key(infer_v2_parser_t *p, const unsigned char *key,
 #define INFER_V2_MEMBER(s, flag, st)                                         \
     if (INFER_V2_KEY(key, len, s)) {                                         \
         if (p->flag) {                                                       \
-            return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: duplicate "  \
-                                 "\"" s "\"", t);                            \
+            return infer_json_stream_fail(&p->js, INFER_EINVAL,              \
+                                          "inputs[%zu]: duplicate \"" s      \
+                                          "\"", t);                          \
         }                                                                    \
                                                                              \
         p->flag = 1;                                                         \
@@ -1322,8 +1330,8 @@ static int
 infer_v2_begin_tensor(infer_v2_parser_t *p)
 {
     if (p->ntensors == 1) {
-        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[1]: the model takes "
-                             "1 tensor");
+        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[1]: the "
+                                      "model takes 1 tensor");
     }
 
     p->ntensors++;
@@ -1342,18 +1350,18 @@ infer_v2_end_tensor(infer_v2_parser_t *p)
     t = p->ntensors - 1;
 
     if (!p->has_name) {
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: missing "
-                             "\"name\"", t);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: "
+                                      "missing \"name\"", t);
     }
 
     if (!p->has_shape) {
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: missing "
-                             "\"shape\"", t);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: "
+                                      "missing \"shape\"", t);
     }
 
     if (!p->has_datatype) {
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: missing "
-                             "\"datatype\"", t);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: "
+                                      "missing \"datatype\"", t);
     }
 
     if (p->has_binary_size) {
@@ -1361,8 +1369,8 @@ infer_v2_end_tensor(infer_v2_parser_t *p)
     }
 
     if (!p->has_data) {
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: missing "
-                             "\"data\"", t);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: "
+                                      "missing \"data\"", t);
     }
 
     /* the shape was checked against the model when it ended */
@@ -1373,17 +1381,19 @@ infer_v2_end_tensor(infer_v2_parser_t *p)
 
     if (nd <= 1) {
         if (p->nvalues != p->total) {
-            return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: shape %s "
-                                 "has %zu elements, data has %zu", t, shape,
-                                 p->total, p->nvalues);
+            return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: "
+                                          "shape %s has %zu elements, data has "
+                                          "%zu", t, shape, p->total,
+                                          p->nvalues);
         }
 
     } else if (nd != p->ndims
                || memcmp(p->nested, p->dims, nd * sizeof(uint64_t)) != 0)
     {
         infer_v2_format_dims(nested, sizeof(nested), p->nested, nd);
-        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: shape %s, data "
-                             "is nested as %s", t, shape, nested);
+        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: "
+                                      "shape %s, data is nested as %s", t,
+                                      shape, nested);
     }
 
     if (infer_v2_check_types(p) == 0) {
@@ -1468,31 +1478,32 @@ infer_v2_check_types(infer_v2_parser_t *p)
         infer_v2_where_index(p, where, sizeof(where), i);
 
         if (k & INFER_V2_IS_STRING) {
-            return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: expected %s, got a "
-                                 "string", where, type);
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: expected "
+                                          "%s, got a string", where, type);
         }
 
         if (k & INFER_V2_IS_BOOL) {
-            return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: expected %s, got a "
-                                 "boolean", where, type);
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: expected "
+                                          "%s, got a boolean", where, type);
         }
 
         infer_json_format_float(num, sizeof(num), p->x[i]);
 
         if (p->datatype == INFER_V2_BOOL) {
-            return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: expected BOOL (true "
-                                 "or false), got %s", where, num);
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: expected "
+                                          "BOOL (true or false), got %s",
+                                          where, num);
         }
 
         if (p->datatype == INFER_V2_FP16
             || (k & INFER_V2_INTEGRAL))
         {
-            return infer_json_stream_fail(&p->js, INFER_ERANGE, "%s: %s is out of range "
-                                 "for %s", where, num, type);
+            return infer_json_stream_fail(&p->js, INFER_ERANGE, "%s: %s is out "
+                                          "of range for %s", where, num, type);
         }
 
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: expected %s, got %s",
-                             where, type, num);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: expected %s, "
+                                      "got %s", where, type, num);
     }
 
     return 1;
@@ -1505,18 +1516,19 @@ infer_v2_dim(infer_v2_parser_t *p, const char *s)
     uint64_t  d;
 
     if (p->ndims == INFER_V2_MAX_DIMS) {
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].shape has more "
-                             "than %d dimensions", p->ntensors - 1,
-                             INFER_V2_MAX_DIMS);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].shape "
+                                      "has more than %d dimensions",
+                                      p->ntensors - 1, INFER_V2_MAX_DIMS);
     }
 
     errno = 0;
     d = strtoull(s, NULL, 10);
 
     if (s[0] == '-' || strpbrk(s, ".eE") != NULL || errno != 0) {
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].shape[%zu] must "
-                             "be a non-negative integer, not %.32s",
-                             p->ntensors - 1, p->ndims, s);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL,
+                                      "inputs[%zu].shape[%zu] must be a "
+                                      "non-negative integer, not %.32s",
+                                      p->ntensors - 1, p->ndims, s);
     }
 
     p->dims[p->ndims++] = d;
@@ -1564,15 +1576,17 @@ infer_v2_check_shape(infer_v2_parser_t *p)
     }
 
     if (p->ndims == 0 || p->ndims > 2) {
-        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: shape %s has "
-                             "%zu dimensions, the model takes [-1,%zu] or "
-                             "[%zu]", t, shape, p->ndims, nf, nf);
+        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: "
+                                      "shape %s has %zu dimensions, the model "
+                                      "takes [-1,%zu] or [%zu]", t, shape,
+                                      p->ndims, nf, nf);
     }
 
     if (p->dims[p->ndims - 1] != nf) {
-        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: the model takes "
-                             "%zu features, shape says %llu", t, nf,
-                             (unsigned long long) p->dims[p->ndims - 1]);
+        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: the "
+                                      "model takes %zu features, shape says "
+                                      "%llu", t, nf, (unsigned long long)
+                                      p->dims[p->ndims - 1]);
     }
 
     rows = (p->ndims == 2) ? p->dims[0] : 1;
@@ -1637,14 +1651,16 @@ infer_v2_set_rows(infer_v2_parser_t *p, uint64_t rows, const char *shape)
     nf = p->opts.nfeatures;
 
     if (rows == 0) {
-        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: shape %s has no "
-                             "rows", t, shape);
+        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: "
+                                      "shape %s has no rows", t, shape);
     }
 
     if (rows > p->opts.max_rows || rows > p->limit / nf) {
-        return infer_json_stream_fail(&p->js, INFER_ETOOBIG, "inputs[%zu]: shape %s has "
-                             "%llu rows, the limit is %zu", t, shape,
-                             (unsigned long long) rows, p->opts.max_rows);
+        return infer_json_stream_fail(&p->js, INFER_ETOOBIG, "inputs[%zu]: "
+                                      "shape %s has %llu rows, the limit is "
+                                      "%zu", t, shape,
+                                      (unsigned long long) rows,
+                                      p->opts.max_rows);
     }
 
     p->rows = rows;
@@ -1669,15 +1685,16 @@ infer_v2_datatype(infer_v2_parser_t *p, const unsigned char *s, size_t len)
     }
 
     if (t == INFER_V2_BYTES) {
-        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: datatype BYTES "
-                             "is not supported, the model takes numbers",
-                             p->ntensors - 1);
+        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "inputs[%zu]: "
+                                      "datatype BYTES is not supported, the "
+                                      "model takes numbers", p->ntensors - 1);
     }
 
     if (t == INFER_V2_NTYPES) {
         infer_v2_quote(quoted, sizeof(quoted), (const char *) s, len);
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: unknown datatype "
-                             "\"%s\"", p->ntensors - 1, quoted);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: "
+                                      "unknown datatype \"%s\"",
+                                      p->ntensors - 1, quoted);
     }
 
     p->datatype = t;
@@ -1758,10 +1775,10 @@ infer_v2_end_values(infer_v2_parser_t *p)
 
     } else if (p->nested[d - 1] != n) {
         infer_v2_where(p, where, sizeof(where), d - 1, 0);
-        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "%s[%zu] has %zu values, the "
-                             "arrays before it %llu", where,
-                             p->count[d - 2] - 1, n,
-                             (unsigned long long) p->nested[d - 1]);
+        return infer_json_stream_fail(&p->js, INFER_ESHAPE, "%s[%zu] has %zu "
+                                      "values, the arrays before it %llu",
+                                      where, p->count[d - 2] - 1, n,
+                                      (unsigned long long) p->nested[d - 1]);
     }
 
     if (--p->depth == 0) {
@@ -1802,10 +1819,11 @@ infer_v2_value(infer_v2_parser_t *p, float v, uint16_t kind)
             return 1;
         }
 
-        return infer_json_stream_fail(&p->js, INFER_ETOOBIG, "inputs[%zu].data has more "
-                             "than %zu values, the limit is %zu rows of %zu "
-                             "features", p->ntensors - 1, limit,
-                             p->opts.max_rows, p->opts.nfeatures);
+        return infer_json_stream_fail(&p->js, INFER_ETOOBIG, "inputs[%zu].data "
+                                      "has more than %zu values, the limit is "
+                                      "%zu rows of %zu features",
+                                      p->ntensors - 1, limit, p->opts.max_rows,
+                                      p->opts.nfeatures);
     }
 
     if (p->nvalues == p->cap && infer_v2_grow(p) == 0) {
@@ -1823,8 +1841,8 @@ mixed:
 
     infer_v2_where(p, where, sizeof(where), d, 1);
 
-    return infer_json_stream_fail(&p->js, INFER_ESHAPE, "%s: expected an array, got a "
-                         "value", where);
+    return infer_json_stream_fail(&p->js, INFER_ESHAPE, "%s: expected an "
+                                  "array, got a value", where);
 }
 
 
@@ -2092,8 +2110,8 @@ infer_v2_skip_open(infer_v2_parser_t *p)
     p->skip_params = 0;
 
     if (++p->skip_depth > INFER_V2_MAX_DEPTH) {
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "nesting deeper than %d "
-                             "levels", INFER_V2_MAX_DEPTH);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "nesting deeper "
+                                      "than %d levels", INFER_V2_MAX_DEPTH);
     }
 
     return 1;
@@ -2117,8 +2135,8 @@ infer_v2_on_null(void *ctx)
 
     if (!p->opts.missing_ok) {
         infer_v2_where(p, where, sizeof(where), p->depth, 1);
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: null, but the model "
-                             "takes no missing values", where);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "%s: null, but the "
+                                      "model takes no missing values", where);
     }
 
     return infer_v2_value(p, NAN, INFER_V2_ALL_TYPES | INFER_V2_IS_NULL);
@@ -2178,9 +2196,9 @@ infer_v2_on_number(void *ctx, const char *s, size_t len)
     }
 
     if (len > INFER_V2_MAX_NUMBER) {
-        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: a number of "
-                             "more than %d characters", p->ntensors - 1,
-                             INFER_V2_MAX_NUMBER);
+        return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu]: a "
+                                      "number of more than %d characters",
+                                      p->ntensors - 1, INFER_V2_MAX_NUMBER);
     }
 
     memcpy(buf, s, len);
@@ -2199,8 +2217,8 @@ infer_v2_on_number(void *ctx, const char *s, size_t len)
 
     if (!isfinite(f)) {
         infer_v2_where(p, where, sizeof(where), p->depth, 1);
-        return infer_json_stream_fail(&p->js, INFER_ERANGE, "%s: %.32s is not a finite "
-                             "32-bit float", where, buf);
+        return infer_json_stream_fail(&p->js, INFER_ERANGE, "%s: %.32s is not "
+                                      "a finite 32-bit float", where, buf);
     }
 
     k = infer_v2_number_kind(buf, d, &f);
@@ -2221,8 +2239,9 @@ infer_v2_on_string(void *ctx, const unsigned char *s, size_t len)
 
     case INFER_V2_ST_ID:
         if (len > INFER_V2_MAX_ID) {
-            return infer_json_stream_fail(&p->js, INFER_EINVAL, "\"id\" is longer than %d "
-                                 "bytes", INFER_V2_MAX_ID);
+            return infer_json_stream_fail(&p->js, INFER_EINVAL, "\"id\" is "
+                                          "longer than %d bytes",
+                                          INFER_V2_MAX_ID);
         }
 
         memcpy(p->id, s, len);
@@ -2301,8 +2320,9 @@ infer_v2_on_map_key(void *ctx, const unsigned char *key, size_t len)
     case INFER_V2_ST_OUTPUT:
         if (INFER_V2_KEY(key, len, "name")) {
             if (p->has_output_name) {
-                return infer_json_stream_fail(&p->js, INFER_EINVAL, "outputs[%zu]: "
-                                     "duplicate \"name\"", p->noutputs - 1);
+                return infer_json_stream_fail(&p->js, INFER_EINVAL,
+                                              "outputs[%zu]: duplicate "
+                                              "\"name\"", p->noutputs - 1);
             }
 
             p->has_output_name = 1;
@@ -2408,14 +2428,15 @@ infer_v2_on_start_array(void *ctx)
 
         if (p->leaf_depth != 0 && d + 1 > p->leaf_depth) {
             infer_v2_where(p, where, sizeof(where), d, 1);
-            return infer_json_stream_fail(&p->js, INFER_ESHAPE, "%s: expected a value, "
-                                 "got an array", where);
+            return infer_json_stream_fail(&p->js, INFER_ESHAPE, "%s: expected "
+                                          "a value, got an array", where);
         }
 
         if (d == INFER_V2_MAX_DIMS) {
-            return infer_json_stream_fail(&p->js, INFER_EINVAL, "inputs[%zu].data is "
-                                 "nested deeper than %d levels",
-                                 p->ntensors - 1, INFER_V2_MAX_DIMS);
+            return infer_json_stream_fail(&p->js, INFER_EINVAL,
+                                          "inputs[%zu].data is nested "
+                                          "deeper than %d levels",
+                                          p->ntensors - 1, INFER_V2_MAX_DIMS);
         }
 
         p->count[d - 1]++;
