@@ -2520,6 +2520,7 @@ infer_v2_write_server_metadata(infer_buf_t *out, const char *version)
     infer_v2_gen_key(g, version);
     infer_v2_gen_key(g, "extensions");
     yajl_gen_array_open(g);
+    infer_v2_gen_key(g, "binary_tensor_data");
     yajl_gen_array_close(g);
     yajl_gen_map_close(g);
 

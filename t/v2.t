@@ -21,7 +21,7 @@ GET /v2
 --- response_headers
 Content-Type: application/json
 --- response_body chomp
-{"name":"ngx_http_infer_module","version":"0.1.0","extensions":[]}
+{"name":"ngx_http_infer_module","version":"0.1.0","extensions":["binary_tensor_data"]}
 --- no_error_log
 [error]
 [alert]

@@ -1012,7 +1012,7 @@ test_writers(void)
 
     CHECK(infer_v2_write_server_metadata(&out, "0.2.0") == INFER_OK);
     CHECK_STR(v2_text(&out), "{\"name\":\"ngx_http_infer_module\","
-              "\"version\":\"0.2.0\",\"extensions\":[]}");
+              "\"version\":\"0.2.0\",\"extensions\":[\"binary_tensor_data\"]}");
 
     CHECK(infer_v2_write_flag(&out, "live", 1) == INFER_OK);
     CHECK_STR(v2_text(&out), "{\"live\":true}");
