@@ -27,16 +27,17 @@ PB_C       := $(BUILD)/onnx/onnx.pb-c.c
 
 CORE_SRCS  := $(filter-out %.bpf.c,$(wildcard src/infer_*.c)) \
               $(wildcard src/onnx/infer_onnx_*.c) \
-              $(wildcard src/otel/infer_otel*.c)
+              $(wildcard src/otel/infer_otel*.c) \
+              $(wildcard src/image/infer_*.c)
 CORE_HDRS  := $(wildcard src/infer_*.h src/onnx/infer_onnx*.h \
-                         src/otel/infer_otel*.h)
+                         src/otel/infer_otel*.h src/image/infer_*.h)
 CORE_ALL   := $(CORE_SRCS) $(PB_C)
-CORE_LIBS  := -lyajl -lprotobuf-c -lz -lm -pthread
+CORE_LIBS  := -lyajl -lprotobuf-c -lz -ljpeg -lpng -lm -pthread
 GLUE_SRCS  := ngx_http_infer_module.c $(wildcard src/ngx_http_infer_*.[ch])
 TEST_SRCS  := $(filter-out src/test/infer_unit_test.c, \
                 $(wildcard src/test/infer_*_test.c src/test/*.h))
 
-CORE_INCS  := -Isrc -Isrc/onnx -Isrc/otel -I$(BUILD)/onnx
+CORE_INCS  := -Isrc -Isrc/onnx -Isrc/otel -Isrc/image -I$(BUILD)/onnx
 CORE_FLAGS := -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(CORE_INCS)
 SANITIZE   := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
 FUZZ_TIME  ?= 10
@@ -108,7 +109,8 @@ $(BUILD)/fuzz/%: src/test/infer_fuzz_%.c $(FUZZ_OBJS)
 unit: $(BUILD)/test/unit
 	@cd $(ROOT) && $(BUILD)/test/unit
 
-FUZZERS    := request model v2 traceparent xgboost onnx otel_span otel_http
+FUZZERS    := request model v2 traceparent xgboost onnx otel_span otel_http \
+              image multipart
 
 fuzz-smoke: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 	@scripts/fuzz.sh $(FUZZ_TIME) $(FUZZERS)
@@ -121,7 +123,13 @@ $(BUILD)/test/onnx_conformance: src/test/onnx_conformance.c $(CORE_ALL) \
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_FLAGS) $(SANITIZE) $(CORE_ALL) $< $(CORE_LIBS) -o $@
 
+$(BUILD)/test/image_tool: src/test/image_tool.c $(CORE_ALL) $(CORE_HDRS)
+	@scripts/deps.sh build
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_FLAGS) $(SANITIZE) $(CORE_ALL) $< $(CORE_LIBS) -o $@
+
 test: $(MODULE) $(BUILD)/test/unit $(addprefix $(BUILD)/fuzz/,$(FUZZERS)) \
+      $(BUILD)/test/image_tool \
       $(BUILD)/test/schedlat_check $(BUILD)/test/onnx_conformance
 	@scripts/deps.sh test schedlat onnx otel
 	@NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) FUZZ_TIME=$(FUZZ_TIME) \
@@ -203,6 +211,15 @@ $(BUILD)/bench/onnx_bench: bench/onnx_bench.c $(CORE_ALL) $(CORE_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c99 -D_GNU_SOURCE -O2 $(CORE_INCS) bench/onnx_bench.c \
 	    $(CORE_ALL) $(CORE_LIBS) -o $@
+
+# decode and preprocess (src/image/) and ResNet-18, beside PIL, torchvision
+# and torch: bench/image.sh; -O2 as nginx builds the module
+$(BUILD)/bench/image_bench: src/test/infer_image_bench.c $(CORE_ALL) \
+                            $(CORE_HDRS)
+	@scripts/deps.sh build
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -D_GNU_SOURCE -O2 $(CORE_INCS) \
+	    src/test/infer_image_bench.c $(CORE_ALL) $(CORE_LIBS) -o $@
 
 # 100 trees of depth 6 on 32 features, with its rows: too large to commit
 $(BENCH_DATA): t/models/gen_fixtures.py

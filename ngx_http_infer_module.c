@@ -557,6 +557,10 @@ ngx_http_infer_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_infer_image_check(cf, im) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -567,6 +571,7 @@ static char *
 ngx_http_infer_model_args(ngx_conf_t *cf, ngx_http_infer_model_t *im,
     ngx_str_t *format)
 {
+    ngx_int_t    rc;
     ngx_str_t   *value, arg;
     ngx_uint_t   i;
 
@@ -592,6 +597,16 @@ ngx_http_infer_model_args(ngx_conf_t *cf, ngx_http_infer_model_t *im,
             format->data = value[i].data + 7;
             format->len = value[i].len - 7;
             continue;
+        }
+
+        rc = ngx_http_infer_image_arg(cf, im, &value[i]);
+
+        if (rc == NGX_OK) {
+            continue;
+        }
+
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
         }
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -10,14 +10,15 @@ for group in "$@"; do
     case $group in
     build)    packages="$packages gcc make nginx nginx-dev libyajl-dev
                         clang bpftool libbpf-dev libprotobuf-c-dev
-                        protobuf-c-compiler libonnx-dev zlib1g-dev" ;;
+                        protobuf-c-compiler libonnx-dev zlib1g-dev
+                        libjpeg62-turbo-dev libpng-dev" ;;
     test)     packages="$packages perl curl clang libclang-rt-14-dev" ;;
     valgrind) packages="$packages valgrind" ;;
     bench)    packages="$packages wrk hey curl util-linux procps" ;;
     fullbuild) packages="$packages dpkg-dev libpcre2-dev zlib1g-dev" ;;
     xgboost)  packages="$packages python3-xgboost python3-sklearn libxgboost-dev" ;;
     onnx)     packages="$packages python3-torch python3-torchvision python3-onnx
-                        libonnx-testdata protobuf-compiler" ;;
+                        libonnx-testdata protobuf-compiler python3-pil" ;;
     otel)     packages="$packages protobuf-compiler curl openssl hey" ;;
     nodejs)   packages="$packages nodejs npm" ;;
     schedlat) packages="$packages libcap2-bin util-linux procps curl bpftool hey" ;;

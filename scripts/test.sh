@@ -7,14 +7,15 @@
 # under load with a real Prometheus, scripts/test-metrics-live.sh), otel
 # (the trace exporter against a live OTLP receiver: the wire, 503/400/hang/
 # nothing listening, reload and quit bounds, HTTPS, scripts/test-otel-live.py),
-# schedlat (the scheduler-delay probe against a live nginx, a CPU hog and
-# capsh: root only, it says so loudly otherwise), conformance (ONNX's
+# images (image bodies against PIL + torchvision: t/images/parity.py and
+# scripts/test-images-live.py), schedlat (the scheduler-delay probe
+# against a live nginx, a CPU hog and capsh: root only, it says so loudly otherwise), conformance (ONNX's
 # operator conformance cases through the ONNX core, under ASan/UBSan),
 # memory (4 workers serving ResNet-18 share one copy of its weights,
 # scripts/test-onnx-memory.sh), fixtures (the XGBoost and ONNX fixtures
 # made again by t/models/gen_fixtures.py and gen_onnx.py must equal the
 # committed ones; skipped only where python3-xgboost is not installable).
-# Default: all ten.
+# Default: all eleven.
 # Environment: NGINX_BIN (the binary; not NGINX, which nginx itself reads
 # as inherited sockets and then stays in the foreground), MODULE (the .so to load, empty for a
 # static build), FUZZ_TIME (seconds per harness), PROVE_FILES (default
@@ -23,7 +24,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
-stages=${*:-deploy unit conformance fuzz prove live otel schedlat memory fixtures}
+stages=${*:-deploy unit conformance fuzz prove live otel images schedlat memory fixtures}
 passed=0
 failed=0
 
@@ -135,6 +136,20 @@ stage_otel() {
     /usr/bin/python3 "$root/scripts/test-otel-live.py" 2>&1 \
         | tee "$build/otel-live.log"
     count "$build/otel-live.log"
+}
+
+# image bodies: the preprocessing against PIL + torchvision, alone
+# (t/images/parity.py, through build/test/image_tool) and through a live
+# nginx (scripts/test-images-live.py: every float of the tensor, the
+# example classifier against torch, the refusals, the metrics)
+stage_images() {
+    "$root/scripts/deps.sh" onnx
+    /usr/bin/python3 "$root/t/images/parity.py" "$build/test/image_tool" \
+        "$build/images-parity" 2>&1 | tee "$build/images-parity.log"
+    count "$build/images-parity.log"
+    /usr/bin/python3 "$root/scripts/test-images-live.py" 2>&1 \
+        | tee "$build/images-live.log"
+    count "$build/images-live.log"
 }
 
 stage_fixtures() {

@@ -767,6 +767,210 @@ infer_json_write_response(infer_buf_t *out, infer_response_t *resp)
 }
 
 
+/*
+ * The k best by selection: k is small (5), n a classifier's classes
+ * (1000); ties keep the lower index first, as torch.topk does on CPU.
+ */
+
+static void
+infer_json_top(const float *y, size_t n, size_t k, size_t *top)
+{
+    size_t  i, j, m;
+
+    for (m = 0, i = 0; i < n; i++) {
+
+        if (m == k && !(y[i] > y[top[k - 1]])) {
+            continue;
+        }
+
+        j = (m < k) ? m++ : k - 1;
+
+        for ( /* void */ ; j > 0 && y[i] > y[top[j - 1]]; j--) {
+            top[j] = top[j - 1];
+        }
+
+        top[j] = i;
+    }
+}
+
+
+int
+infer_json_write_topk(infer_buf_t *out, infer_topk_response_t *resp)
+{
+    char            num[INFER_JSON_FLOAT_LEN];
+    float           max, score;
+    double          sum;
+    size_t          i, len, need;
+    unsigned char  *p;
+
+    infer_json_top(resp->y, resp->n, resp->k, resp->top);
+
+    need = sizeof("{\"predictions\":[],\"latency_ms\":}") + 24
+           + sizeof(",\"trace_id\":\"\"") + INFER_JSON_TRACE_ID_LEN
+           + resp->model_fields_len
+           + resp->k * (sizeof("{\"class\":,\"score\":},") + 24
+                        + INFER_JSON_FLOAT_LEN);
+
+    if (resp->labels != NULL) {
+        for (i = 0; i < resp->k; i++) {
+            need += resp->labels[resp->top[i]].len;
+        }
+    }
+
+    if (infer_buf_reserve(out, need) != INFER_OK) {
+        return INFER_ERROR;
+    }
+
+    /* the softmax in double, shifted by the maximum: no overflow */
+
+    max = resp->y[resp->top[0]];
+    sum = 0;
+
+    if (resp->softmax) {
+        for (i = 0; i < resp->n; i++) {
+            sum += exp((double) resp->y[i] - max);
+        }
+    }
+
+    p = out->data + out->len;
+    p = infer_json_copy(p, "{\"predictions\":[");
+
+    for (i = 0; i < resp->k; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        if (resp->labels != NULL) {
+            p = infer_json_copy(p, "{\"label\":");
+            memcpy(p, resp->labels[resp->top[i]].data,
+                   resp->labels[resp->top[i]].len);
+            p += resp->labels[resp->top[i]].len;
+
+        } else {
+            p = infer_json_copy(p, "{\"class\":");
+            p += infer_format_uint64((char *) p, resp->top[i]);
+        }
+
+        p = infer_json_copy(p, ",\"score\":");
+
+        score = resp->y[resp->top[i]];
+
+        if (resp->softmax) {
+            score = (float) (exp((double) score - max) / sum);
+        }
+
+        len = infer_json_format_float(num, sizeof(num), score);
+
+        if (i == 0) {
+            resp->first_off = p - out->data;
+            resp->first_len = len;
+        }
+
+        memcpy(p, num, len);
+        p += len;
+        *p++ = '}';
+    }
+
+    *p++ = ']';
+
+    memcpy(p, resp->model_fields, resp->model_fields_len);
+    p += resp->model_fields_len;
+
+    p = infer_json_copy(p, ",\"latency_ms\":");
+    p = infer_json_put_ms(p, resp->latency_ns);
+
+    if (resp->trace_id != NULL) {
+        p = infer_json_copy(p, ",\"trace_id\":\"");
+        memcpy(p, resp->trace_id, INFER_JSON_TRACE_ID_LEN);
+        p += INFER_JSON_TRACE_ID_LEN;
+        *p++ = '"';
+    }
+
+    *p++ = '}';
+
+    out->len = p - out->data;
+
+    return INFER_OK;
+}
+
+
+int
+infer_json_labels(const char *text, size_t len, const infer_alloc_t *alloc,
+    infer_buf_t **labels, size_t *n, char *err, size_t errlen)
+{
+    size_t       i, count, llen;
+    yajl_gen     g;
+    const char  *p, *end, *eol;
+    infer_buf_t *l;
+
+    end = text + len;
+
+    if (len && end[-1] == '\n') {
+        end--;
+    }
+
+    count = 0;
+
+    for (p = text; p < end; p++) {
+        count += (*p == '\n');
+    }
+
+    count++;
+
+    l = infer_alloc(alloc, count * sizeof(infer_buf_t));
+    if (l == NULL) {
+        return INFER_ERROR;
+    }
+
+    for (i = 0, p = text; i < count; i++, p = eol + 1) {
+        eol = memchr(p, '\n', end - p);
+        if (eol == NULL) {
+            eol = end;
+        }
+
+        llen = eol - p;
+
+        if (llen && p[llen - 1] == '\r') {
+            llen--;
+        }
+
+        if (llen == 0) {
+            snprintf(err, errlen, "line %zu is empty", i + 1);
+            return INFER_EINVAL;
+        }
+
+        infer_buf_init(&l[i], alloc);
+
+        g = yajl_gen_alloc(NULL);
+        if (g == NULL) {
+            return INFER_ERROR;
+        }
+
+        yajl_gen_config(g, yajl_gen_print_callback, infer_json_print, &l[i]);
+        yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+
+        if (yajl_gen_string(g, (const unsigned char *) p, llen)
+            != yajl_gen_status_ok)
+        {
+            yajl_gen_free(g);
+            snprintf(err, errlen, "line %zu is not valid UTF-8", i + 1);
+            return INFER_EINVAL;
+        }
+
+        yajl_gen_free(g);
+
+        if (l[i].failed) {
+            return INFER_ERROR;
+        }
+    }
+
+    *labels = l;
+    *n = count;
+
+    return INFER_OK;
+}
+
+
 int
 infer_json_write_error(infer_buf_t *out, const char *msg)
 {

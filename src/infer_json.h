@@ -90,6 +90,42 @@ int infer_json_model_fields(infer_buf_t *out, const char *name,
 int infer_json_write_response(infer_buf_t *out, infer_response_t *resp);
 int infer_json_write_error(infer_buf_t *out, const char *msg);
 
+
+/*
+ * A classifier's answer: the k best of a row's n scores, best first, as
+ * {"predictions":[{"label":"tabby","score":0.83},...],...}, or with
+ * "class":i where there are no labels.  Scores are the model's, or their
+ * softmax.
+ */
+typedef struct {
+    const unsigned char  *model_fields;      /* infer_json_model_fields() */
+    size_t                model_fields_len;
+    const float          *y;                 /* one row's scores */
+    size_t                n;
+    size_t                k;                 /* at most n */
+    const infer_buf_t    *labels;            /* n quoted JSON strings, or
+                                                NULL */
+    unsigned              softmax:1;
+    uint64_t              latency_ns;
+    const char           *trace_id;          /* 32 hex digits, or NULL */
+    size_t               *top;               /* k indexes: scratch */
+
+    /* set by the writer: the best score's text, at out->data + */
+    size_t                first_off;
+    size_t                first_len;
+} infer_topk_response_t;
+
+int infer_json_write_topk(infer_buf_t *out, infer_topk_response_t *resp);
+
+/*
+ * A labels file, one class name a line (the last newline optional, CRs
+ * dropped): *labels, *n quoted JSON strings in memory from alloc.  An
+ * empty line or invalid UTF-8 is INFER_EINVAL, err naming the line.
+ */
+int infer_json_labels(const char *text, size_t len,
+    const infer_alloc_t *alloc, infer_buf_t **labels, size_t *n, char *err,
+    size_t errlen);
+
 #define INFER_JSON_MAX_NUMBER  128          /* characters in one number */
 
 #define INFER_JSON_TRACE_ID_LEN  32    /* a response's trace_id, in hex */

@@ -76,6 +76,11 @@ static const char *const  infer_metrics_reasons[INFER_NREASONS] = {
     "method", "content_type", "unknown_model", "internal"
 };
 
+/* the order of infer_image_reason_e, from 1 */
+static const char *const  infer_metrics_image_refusals[] = {
+    "empty", "wrong_type", "too_large", "corrupt", "colorspace"
+};
+
 static const char *const  infer_metrics_otel_drops[INFER_OTEL_NDROPS] = {
     "queue_full", "rejected", "failed", "shutdown", "too_large"
 };
@@ -226,7 +231,23 @@ const infer_metrics_family_t  infer_metrics_families[INFER_MF_N] = {
       INFER_MT_HISTOGRAM, INFER_MS_GLOBAL, INFER_MV_NS, INFER_MB_EXPORT,
       INFER_MF_OPTIONAL,
       0, { NULL, NULL, NULL },
-      NULL, NULL, 0 }
+      NULL, NULL, 0 },
+
+    { "image_decode_duration_seconds",
+      "Time decoding an image body and making it the model's input.",
+      "seconds",
+      INFER_MT_HISTOGRAM, INFER_MS_MODEL, INFER_MV_NS, INFER_MB_LATENCY,
+      INFER_MF_OPTIONAL,
+      1, { "model", NULL, NULL },
+      NULL, NULL, 0 },
+
+    { "image_refused_total",
+      "Image bodies refused, by why (each also in errors_total).",
+      NULL,
+      INFER_MT_COUNTER, INFER_MS_MODEL, INFER_MV_COUNT, INFER_MB_NONE,
+      INFER_MF_OPTIONAL,
+      1, { "model", NULL, NULL },
+      "reason", infer_metrics_image_refusals, INFER_IMAGE_NREFUSALS }
 };
 
 
@@ -392,6 +413,13 @@ infer_metrics_wanted(const infer_metrics_conf_t *conf, size_t row,
 
     case INFER_MF_REQUEST_SCHED:
         if (!conf->sched) {
+            return 0;
+        }
+        break;
+
+    case INFER_MF_IMAGE_DECODE_DURATION:
+    case INFER_MF_IMAGE_REFUSED:
+        if (!conf->models[row].images) {
             return 0;
         }
         break;

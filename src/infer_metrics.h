@@ -68,6 +68,10 @@ enum {
 };
 
 
+/* image_refused_total{reason}: infer_image_reason_e's, from 1 */
+#define INFER_IMAGE_NREFUSALS  5
+
+
 /* otel_spans_dropped_total{reason}: why spans never reached a collector */
 
 enum {
@@ -128,6 +132,8 @@ typedef enum {
     INFER_MF_OTEL_DROPPED,            /* otel_spans_dropped_total{reason} */
     INFER_MF_OTEL_EXPORTS,            /* otel_exports_total{outcome} */
     INFER_MF_OTEL_EXPORT_DURATION,    /* otel_export_duration_seconds */
+    INFER_MF_IMAGE_DECODE_DURATION,   /* image_decode_duration_seconds{model} */
+    INFER_MF_IMAGE_REFUSED,           /* image_refused_total{model,reason} */
     INFER_MF_N
 } infer_metrics_family_e;
 
@@ -201,6 +207,7 @@ typedef struct {
     size_t               version_len;
     const char          *format;      /* "linear", "xgboost", "onnx" */
     size_t               format_len;
+    unsigned             images:1;    /* image_decode_duration_seconds */
 } infer_metrics_model_conf_t;
 
 
@@ -330,12 +337,15 @@ typedef struct {
     uint64_t             inference_ns;
     uint64_t             queue_ns;
     uint64_t             sched_ns;    /* run-queue delay while served */
+    uint64_t             decode_ns;   /* an image's decoding */
+    int                  image_refusal;  /* infer_image_reason_e, or 0 */
     double               prediction;  /* first output of the first row */
     const uint8_t       *trace_id;    /* 16 bytes, or NULL: no exemplar */
     uint64_t             now_ms;      /* unix time, for exemplars */
     unsigned             evaluated:1; /* rows, inference_ns, prediction */
     unsigned             queued:1;    /* queue_ns */
     unsigned             sched:1;     /* sched_ns */
+    unsigned             decoded:1;   /* decode_ns */
 } infer_metrics_obs_t;
 
 

@@ -530,6 +530,18 @@ infer_metrics_request_done(infer_metrics_t *m, size_t model,
                            0);
     }
 
+    if (o->image_refusal > 0 && o->image_refusal <= INFER_IMAGE_NREFUSALS
+        && s[INFER_MF_IMAGE_REFUSED].data)
+    {
+        infer_metrics_bump(m, slot + s[INFER_MF_IMAGE_REFUSED].data
+                              + (o->image_refusal - 1) * 8, 1);
+    }
+
+    if (o->decoded && s[INFER_MF_IMAGE_DECODE_DURATION].data) {
+        infer_metrics_hist(m, &s[INFER_MF_IMAGE_DECODE_DURATION],
+                           o->decode_ns, NULL, 0);
+    }
+
     if (o->sched && s[INFER_MF_REQUEST_SCHED].data) {
         infer_metrics_hist(m, &s[INFER_MF_REQUEST_SCHED], o->sched_ns, NULL,
                            0);

@@ -17,8 +17,12 @@ static int ngx_http_infer_simple_feed(void *parser, const u_char *data,
     size_t len);
 static ngx_int_t ngx_http_infer_probe_begin(ngx_http_request_t *r);
 
+static const char *ngx_http_infer_simple_accepts(ngx_http_request_t *r,
+    ngx_http_infer_model_t *im);
+
 
 static const ngx_http_infer_proto_t  ngx_http_infer_simple_proto = {
+    ngx_http_infer_simple_accepts,
     ngx_http_infer_simple_parse,
     ngx_http_infer_simple_respond
 };
@@ -27,18 +31,24 @@ static const ngx_http_infer_proto_t  ngx_http_infer_simple_proto = {
 ngx_int_t
 ngx_http_infer_predict_handler(ngx_http_request_t *r)
 {
+    ngx_http_infer_ctx_t       *ctx;
     ngx_http_infer_loc_conf_t  *ilcf;
 
     ilcf = ngx_http_get_module_loc_conf(r, ngx_http_infer_module);
 
-    if (ngx_http_infer_request_begin(r, ilcf->model, NGX_HTTP_INFER_COUNT)
-        == NULL)
-    {
+    ctx = ngx_http_infer_request_begin(r, ilcf->model, NGX_HTTP_INFER_COUNT);
+    if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (!(r->method & NGX_HTTP_POST)) {
         return ngx_http_infer_not_allowed(r, "POST");
+    }
+
+    if (ngx_http_infer_top_k(r, ctx) != NGX_OK) {
+        ngx_http_infer_set_reason(r, INFER_REASON_BAD_REQUEST);
+        return ngx_http_infer_reject(r, NGX_HTTP_BAD_REQUEST,
+                                     "top_k must be a whole number");
     }
 
     return ngx_http_infer_start(r, ilcf->model, &ngx_http_infer_simple_proto);
@@ -58,6 +68,10 @@ ngx_http_infer_simple_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
     infer_request_opts_t        opts;
     infer_request_parser_t     *p;
     ngx_http_infer_loc_conf_t  *ilcf;
+
+    if (ctx->model->image != NULL && ngx_http_infer_is_json(r) != NGX_OK) {
+        return ngx_http_infer_image_parse(r, ctx);
+    }
 
     ilcf = ngx_http_get_module_loc_conf(r, ngx_http_infer_module);
 
@@ -144,6 +158,12 @@ ngx_http_infer_simple_respond(ngx_http_request_t *r,
     infer_buf_t            out;
     infer_response_t       resp;
     const infer_tensor_t  *first;
+
+    /* a classifier's answer: one row's best classes */
+
+    if (ctx->top_k && ctx->rows == 1 && !ctx->batch) {
+        return ngx_http_infer_topk_respond(r, ctx);
+    }
 
     /* the model's first output: V2 gives them all */
 
@@ -304,4 +324,25 @@ static ngx_int_t
 ngx_http_infer_probe_begin(ngx_http_request_t *r)
 {
     return ngx_http_infer_request_begin(r, NULL, 0) ? NGX_OK : NGX_ERROR;
+}
+
+
+static const char *
+ngx_http_infer_simple_accepts(ngx_http_request_t *r,
+    ngx_http_infer_model_t *im)
+{
+    if (ngx_http_infer_is_json(r) == NGX_OK) {
+        return NULL;
+    }
+
+    if (im->image == NULL) {
+        return "Content-Type must be application/json";
+    }
+
+    if (ngx_http_infer_image_type(r) == NGX_OK) {
+        return NULL;
+    }
+
+    return "Content-Type must be application/json, image/jpeg, image/png "
+           "or multipart/form-data";
 }

@@ -67,6 +67,7 @@ ngx_http_infer_metrics_init_conf(ngx_conf_t *cf,
         mm[i].version_len = im[i].version.len;
         mm[i].format = infer_model_format(im[i].model);
         mm[i].format_len = ngx_strlen(mm[i].format);
+        mm[i].images = (im[i].image != NULL);
     }
 
     /* the per-process view lives as long as the cycle */

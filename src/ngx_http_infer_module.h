@@ -15,6 +15,7 @@
 #include "infer_metrics.h"
 #include "infer_prom.h"
 #include "infer_trace.h"
+#include "infer_image.h"
 
 
 #define NGX_HTTP_INFER_VERSION        "0.1.0"
@@ -46,6 +47,15 @@ typedef struct {
     infer_buf_t               fields;         /* ,"model_name":..., escaped */
     ngx_flag_t                warm;           /* this worker evaluated it */
     ngx_uint_t                ns_per_row;     /* measured by the warm-up */
+
+    /* images in (image=WxH ...), and a classifier's answer (labels=) */
+    infer_image_prep_t       *image;          /* NULL: JSON only */
+    ngx_uint_t                max_pixels;
+    ngx_str_t                 labels_path;
+    infer_buf_t              *labels;         /* quoted JSON strings */
+    size_t                    nlabels;
+    ngx_uint_t                top_k;          /* 0: the outputs as they are */
+    ngx_flag_t                softmax;        /* scores=softmax */
 } ngx_http_infer_model_t;
 
 
@@ -90,11 +100,15 @@ typedef struct ngx_http_infer_ctx_s  ngx_http_infer_ctx_t;
 
 
 /*
- * A protocol, as the pipeline sees it: parse turns the body into ctx->x
- * and ctx->rows, respond writes ctx->y out.  The simple one and V2's.
+ * A protocol, as the pipeline sees it: accepts says whether it reads the
+ * body's Content-Type (NULL, or the 415's message), parse turns the body
+ * into ctx->x and ctx->rows, respond writes ctx->y out.  The simple one
+ * and V2's.
  */
 
 typedef struct {
+    const char             *(*accepts)(ngx_http_request_t *r,
+                                       ngx_http_infer_model_t *im);
     ngx_int_t               (*parse)(ngx_http_request_t *r,
                                      ngx_http_infer_ctx_t *ctx);
     ngx_int_t               (*respond)(ngx_http_request_t *r,
@@ -115,6 +129,7 @@ typedef enum {
     NGX_HTTP_INFER_T_BODY,          /* its body had arrived */
     NGX_HTTP_INFER_T_PARSED,        /* the body was parsed (or refused) */
     NGX_HTTP_INFER_T_POSTED,        /* handed to a pool thread */
+    NGX_HTTP_INFER_T_DECODE,        /* an image's decoding started */
     NGX_HTTP_INFER_T_EVAL,          /* the model started */
     NGX_HTTP_INFER_T_EVALUATED,     /* the model ended */
     NGX_HTTP_INFER_T_DONE,          /* the answer is ready, in the loop */
@@ -129,6 +144,24 @@ typedef enum {
  * log phase records.  src/ngx_http_infer_request.c owns its lifecycle.
  */
 
+/*
+ * An image body on its way to the model's input: what decoding needs,
+ * handed to a pool thread or run inline; nothing of nginx's inside.
+ */
+
+typedef struct {
+    const u_char             *data;
+    size_t                    len;
+    infer_image_info_t        info;
+    const infer_image_prep_t *prep;
+    u_char                   *rgb;            /* width x height x 3 */
+    void                     *scratch;
+    float                    *x;              /* the model's input row */
+    int                       rc;
+    infer_image_error_t       error;
+} ngx_http_infer_image_job_t;
+
+
 struct ngx_http_infer_ctx_s {
     const ngx_http_infer_proto_t  *proto;
     ngx_http_infer_model_t   *model;
@@ -138,10 +171,14 @@ struct ngx_http_infer_ctx_s {
     size_t                    rows;
     ngx_str_t                 id;             /* a V2 request's "id" */
     uint64_t                  outputs;        /* V2: asked for, by bit */
+    uint64_t                  binary;         /* V2: of those, as bytes */
     uint64_t                  t[NGX_HTTP_INFER_T_N];
     uint64_t                  sched_start;    /* worker's run delay, ns */
     uint64_t                  sched_ns;       /* suffered while served */
     void                     *task;           /* on the thread pool */
+    ngx_http_infer_image_job_t  *image;       /* an image body, or NULL */
+    ngx_uint_t                top_k;          /* the answer's classes */
+    ngx_uint_t                image_refusal;  /* infer_image_reason_e */
     infer_trace_t             trace;
     u_char                   *traceparent;    /* as sent, or NULL */
     ngx_str_t                 route;          /* the span's, or the
@@ -198,6 +235,7 @@ void ngx_http_infer_clock_sync(void);
 /* the pipeline, shared by the protocols: src/ngx_http_infer_pipeline.c */
 ngx_int_t ngx_http_infer_start(ngx_http_request_t *r,
     ngx_http_infer_model_t *im, const ngx_http_infer_proto_t *proto);
+ngx_int_t ngx_http_infer_is_json(ngx_http_request_t *r);
 ngx_int_t ngx_http_infer_feed_body(ngx_http_request_t *r,
     int (*feed)(void *parser, const u_char *data, size_t len), void *parser);
 ngx_int_t ngx_http_infer_not_allowed(ngx_http_request_t *r, char *allow);
@@ -210,6 +248,25 @@ typedef void (*ngx_http_infer_done_pt)(ngx_http_request_t *r, ngx_int_t rc);
 
 ngx_int_t ngx_http_infer_offload(ngx_http_request_t *r,
     ngx_http_infer_ctx_t *ctx, ngx_http_infer_done_pt done);
+
+/* image bodies and classifier answers: src/ngx_http_infer_image.c */
+ngx_int_t ngx_http_infer_image_arg(ngx_conf_t *cf,
+    ngx_http_infer_model_t *im, ngx_str_t *arg);
+ngx_int_t ngx_http_infer_image_check(ngx_conf_t *cf,
+    ngx_http_infer_model_t *im);
+ngx_int_t ngx_http_infer_image_type(ngx_http_request_t *r);
+ngx_int_t ngx_http_infer_image_parse(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx);
+int ngx_http_infer_image_run(ngx_http_infer_image_job_t *job);
+ngx_int_t ngx_http_infer_image_refuse(ngx_http_request_t *r,
+    const infer_image_error_t *e);
+ngx_int_t ngx_http_infer_top_k(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx);
+ngx_int_t ngx_http_infer_topk_respond(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx);
+
+/* the cost of decoding and preprocessing a pixel, for the offload rule */
+#define NGX_HTTP_INFER_IMAGE_NS_PER_PIXEL  8
 
 /* responses: src/ngx_http_infer_response.c */
 ngx_int_t ngx_http_infer_send(ngx_http_request_t *r, ngx_uint_t status,

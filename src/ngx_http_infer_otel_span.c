@@ -16,7 +16,7 @@
 
 
 #define NGX_HTTP_INFER_SPAN_ATTRS   24
-#define NGX_HTTP_INFER_SPANS        5
+#define NGX_HTTP_INFER_SPANS        6
 
 
 typedef struct {
@@ -72,6 +72,15 @@ ngx_http_infer_otel_record(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
     if (ctx->offloaded) {
         s = ngx_http_infer_otel_child(r, ctx, &spans[n], "infer.queue",
                                       NGX_HTTP_INFER_T_POSTED,
+                                      ctx->t[NGX_HTTP_INFER_T_DECODE]
+                                      ? NGX_HTTP_INFER_T_DECODE
+                                      : NGX_HTTP_INFER_T_EVAL);
+        n += (s != NULL);
+    }
+
+    if (ctx->t[NGX_HTTP_INFER_T_DECODE]) {
+        s = ngx_http_infer_otel_child(r, ctx, &spans[n], "infer.decode",
+                                      NGX_HTTP_INFER_T_DECODE,
                                       NGX_HTTP_INFER_T_EVAL);
         n += (s != NULL);
     }

@@ -24,7 +24,6 @@ static ngx_int_t ngx_http_infer_evaluated(ngx_http_request_t *r,
 static ngx_int_t ngx_http_infer_feed_file(ngx_http_request_t *r,
     int (*feed)(void *parser, const u_char *data, size_t len), void *parser,
     ngx_buf_t *b);
-static ngx_int_t ngx_http_infer_is_json(ngx_http_request_t *r);
 
 
 /* a POST for model im: check the type, then read the body */
@@ -34,12 +33,15 @@ ngx_http_infer_start(ngx_http_request_t *r, ngx_http_infer_model_t *im,
     const ngx_http_infer_proto_t *proto)
 {
     ngx_int_t              rc;
+    const char            *refused;
     ngx_http_infer_ctx_t  *ctx;
 
-    if (ngx_http_infer_is_json(r) != NGX_OK) {
+    refused = proto->accepts(r, im);
+
+    if (refused != NULL) {
         ngx_http_infer_set_reason(r, INFER_REASON_CONTENT_TYPE);
         return ngx_http_infer_reject(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                                     "Content-Type must be application/json");
+                                     refused);
     }
 
     ctx = ngx_http_infer_get_ctx(r);
@@ -132,6 +134,20 @@ ngx_http_infer_evaluate(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 
     ctx->t[NGX_HTTP_INFER_T_EVAL] = ctx->t[NGX_HTTP_INFER_T_PARSED];
 
+    if (ctx->image != NULL) {
+        ctx->t[NGX_HTTP_INFER_T_DECODE] = ctx->t[NGX_HTTP_INFER_T_PARSED];
+
+        rc = ngx_http_infer_image_run(ctx->image);
+
+        ngx_http_infer_stage(ctx, NGX_HTTP_INFER_T_EVAL);
+
+        if (rc != INFER_OK) {
+            ctx->t[NGX_HTTP_INFER_T_EVALUATED] = ctx->t[NGX_HTTP_INFER_T_EVAL];
+            ctx->t[NGX_HTTP_INFER_T_DONE] = ctx->t[NGX_HTTP_INFER_T_EVAL];
+            return ngx_http_infer_evaluated(r, ctx, NGX_OK);
+        }
+    }
+
     rc = infer_model_eval(m, ctx->x, ctx->rows, ctx->y);
 
     ngx_http_infer_stage(ctx, NGX_HTTP_INFER_T_EVALUATED);
@@ -168,6 +184,10 @@ ngx_http_infer_evaluated(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx,
 {
     char    msg[80];
     size_t  i, n;
+
+    if (ctx->image != NULL && ctx->image->rc != INFER_OK) {
+        return ngx_http_infer_image_refuse(r, &ctx->image->error);
+    }
 
     ctx->evaluated = (rc == NGX_OK);
 
@@ -324,7 +344,7 @@ ngx_http_infer_not_allowed(ngx_http_request_t *r, char *allow)
 
 /* application/json, with parameters (charset=utf-8) or none */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_infer_is_json(ngx_http_request_t *r)
 {
     size_t      len;

@@ -377,8 +377,18 @@ ngx_http_infer_count(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 
     if (ctx->offloaded) {
         obs.queued = 1;
-        obs.queue_ns = ctx->t[NGX_HTTP_INFER_T_EVAL]
+        obs.queue_ns = (ctx->t[NGX_HTTP_INFER_T_DECODE]
+                        ? ctx->t[NGX_HTTP_INFER_T_DECODE]
+                        : ctx->t[NGX_HTTP_INFER_T_EVAL])
                        - ctx->t[NGX_HTTP_INFER_T_POSTED];
+    }
+
+    obs.image_refusal = ctx->image_refusal;
+
+    if (ctx->t[NGX_HTTP_INFER_T_DECODE]) {
+        obs.decoded = 1;
+        obs.decode_ns = ctx->t[NGX_HTTP_INFER_T_EVAL]
+                        - ctx->t[NGX_HTTP_INFER_T_DECODE];
     }
 
     if (ctx->sched_done) {

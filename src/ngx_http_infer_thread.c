@@ -21,6 +21,8 @@ typedef struct {
     const float             *x;
     float                   *y;
     size_t                   rows;
+    ngx_http_infer_image_job_t  *image;       /* decoded first, or NULL */
+    uint64_t                 decode_ns;
     uint64_t                 started_ns;
     uint64_t                 done_ns;
     int                      rc;
@@ -42,15 +44,21 @@ ngx_int_t
 ngx_http_infer_offload(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx,
     ngx_http_infer_done_pt done)
 {
+    ngx_uint_t                  cost;
     ngx_thread_task_t          *task;
     ngx_http_infer_task_t      *t;
     ngx_http_infer_loc_conf_t  *ilcf;
 
     ilcf = ngx_http_get_module_loc_conf(r, ngx_http_infer_module);
 
-    if (ilcf->thread_pool == NULL
-        || ctx->rows * ctx->model->ns_per_row < ilcf->offload_ns)
-    {
+    cost = ctx->rows * ctx->model->ns_per_row;
+
+    if (ctx->image != NULL) {
+        cost += (ngx_uint_t) ctx->image->info.width * ctx->image->info.height
+                * NGX_HTTP_INFER_IMAGE_NS_PER_PIXEL;
+    }
+
+    if (ilcf->thread_pool == NULL || cost < ilcf->offload_ns) {
         return NGX_DECLINED;
     }
 
@@ -64,6 +72,7 @@ ngx_http_infer_offload(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx,
     t->x = ctx->x;
     t->y = ctx->y;
     t->rows = ctx->rows;
+    t->image = ctx->image;
     t->done = done;
 
     ngx_http_infer_stage(ctx, NGX_HTTP_INFER_T_POSTED);
@@ -99,6 +108,22 @@ ngx_http_infer_thread_eval(void *data, ngx_log_t *log)
     ngx_http_infer_task_t  *t = data;
 
     t->started_ns = ngx_http_infer_now_ns();
+
+    /* a refused image is not the model's failure: the job says why */
+
+    if (t->image != NULL) {
+        t->decode_ns = t->started_ns;
+
+        if (ngx_http_infer_image_run(t->image) != INFER_OK) {
+            t->rc = INFER_OK;
+            t->done_ns = ngx_http_infer_now_ns();
+            t->started_ns = t->done_ns;
+            return;
+        }
+
+        t->started_ns = ngx_http_infer_now_ns();
+    }
+
     t->rc = infer_model_eval(t->model, t->x, t->rows, t->y);
     t->done_ns = ngx_http_infer_now_ns();
 }
@@ -126,6 +151,7 @@ ngx_http_infer_thread_done(ngx_event_t *ev)
     t = ctx->task;
 
     ctx->offloaded = 1;
+    ctx->t[NGX_HTTP_INFER_T_DECODE] = t->decode_ns;
     ctx->t[NGX_HTTP_INFER_T_EVAL] = t->started_ns;
     ctx->t[NGX_HTTP_INFER_T_EVALUATED] = t->done_ns;
     ngx_http_infer_stage(ctx, NGX_HTTP_INFER_T_DONE);

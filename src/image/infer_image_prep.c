@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "infer_image.h"
+#include "infer_image_resize.h"
 
 
 typedef struct {
@@ -33,12 +34,6 @@ typedef struct {
 } infer_prep_geom_t;
 
 
-/* infer_image_resize.c */
-size_t infer_image_resize_scratch(uint32_t w, uint32_t h, uint32_t rw,
-    uint32_t rh, uint32_t x0, uint32_t y0, uint32_t cw, uint32_t ch);
-void infer_image_resize(const unsigned char *rgb, uint32_t w, uint32_t h,
-    uint32_t rw, uint32_t rh, uint32_t x0, uint32_t y0, uint32_t cw,
-    uint32_t ch, void *scratch, unsigned char *out);
 
 static int infer_prep_geometry(const infer_image_prep_t *p, uint32_t w,
     uint32_t h, infer_prep_geom_t *g);

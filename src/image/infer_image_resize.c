@@ -36,6 +36,7 @@
 #endif
 
 #include "infer_image.h"
+#include "infer_image_resize.h"
 
 
 #define INFER_RESIZE_BITS   22               /* Pillow's 8-bit precision */
@@ -125,12 +126,6 @@ typedef struct {
 } infer_resize_plan_t;
 
 
-/* infer_image_prep.c calls these two */
-size_t infer_image_resize_scratch(uint32_t w, uint32_t h, uint32_t rw,
-    uint32_t rh, uint32_t x0, uint32_t y0, uint32_t cw, uint32_t ch);
-void infer_image_resize(const unsigned char *rgb, uint32_t w, uint32_t h,
-    uint32_t rw, uint32_t rh, uint32_t x0, uint32_t y0, uint32_t cw,
-    uint32_t ch, void *scratch, unsigned char *out);
 
 static void infer_resize_plan(infer_resize_plan_t *plan, uint32_t w,
     uint32_t h, uint32_t rw, uint32_t rh, uint32_t x0, uint32_t y0,

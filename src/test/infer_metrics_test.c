@@ -55,8 +55,8 @@ static const double  lat[] = { 1e-5, 1e-4, 1e-3 };
 static const double  batch[] = { 1, 4 };
 
 static const infer_metrics_model_conf_t  ab[] = {
-    { "a", 1, "1", 1, "linear", 6 },
-    { "b", 1, "2", 1, "linear", 6 }
+    { "a", 1, "1", 1, "linear", 6, 0 },
+    { "b", 1, "2", 1, "linear", 6, 0 }
 };
 
 static int32_t  dead[8];              /* pids alive() says are gone */
@@ -638,14 +638,14 @@ test_reload(void)
     const infer_metrics_hdr_t   *hdr;
 
     static const infer_metrics_model_conf_t  ac[] = {
-        { "a", 1, "1", 1, "linear", 6 },
-        { "c", 1, "1", 1, "onnx", 4 }
+        { "a", 1, "1", 1, "linear", 6, 0 },
+        { "c", 1, "1", 1, "onnx", 4, 0 }
     };
 
     static const infer_metrics_model_conf_t  cab[] = {
-        { "c", 1, "1", 1, "onnx", 4 },
-        { "a", 1, "2", 1, "linear", 6 },
-        { "b", 1, "2", 1, "linear", 6 }
+        { "c", 1, "1", 1, "onnx", 4, 0 },
+        { "a", 1, "2", 1, "linear", 6, 0 },
+        { "b", 1, "2", 1, "linear", 6, 0 }
     };
 
     conf_init(&conf, ab, 2);
@@ -1164,15 +1164,15 @@ test_sizes(void)
     infer_metrics_conf_t   conf;
 
     static const infer_metrics_model_conf_t  abc[] = {
-        { "a", 1, "1", 1, "linear", 6 },
-        { "b", 1, "2", 1, "linear", 6 },
-        { "c", 1, "1", 1, "linear", 6 }
+        { "a", 1, "1", 1, "linear", 6, 0 },
+        { "b", 1, "2", 1, "linear", 6, 0 },
+        { "c", 1, "1", 1, "linear", 6, 0 }
     };
 
     static const infer_metrics_model_conf_t  abd[] = {
-        { "a", 1, "1", 1, "linear", 6 },
-        { "b", 1, "2", 1, "linear", 6 },
-        { "d", 1, "1", 1, "linear", 6 }
+        { "a", 1, "1", 1, "linear", 6, 0 },
+        { "b", 1, "2", 1, "linear", 6, 0 },
+        { "d", 1, "1", 1, "linear", 6, 0 }
     };
 
     /* 128 bytes of header, then 6 regions of 1408 */
@@ -1258,8 +1258,8 @@ test_bad_conf(void)
     static const double  neg[] = { -1 };
 
     static const infer_metrics_model_conf_t  aa[] = {
-        { "a", 1, "1", 1, "linear", 6 },
-        { "a", 1, "2", 1, "linear", 6 }
+        { "a", 1, "1", 1, "linear", 6, 0 },
+        { "a", 1, "2", 1, "linear", 6, 0 }
     };
 
     base = block_alloc(65536);

@@ -19,6 +19,9 @@ main(void)
     infer_test_onnx();
     infer_test_otel();
     infer_test_otel_http();
+    infer_test_image();
+    infer_test_image_prep();
+    infer_test_multipart();
 
     printf("unit: %d passed, %d failed\n", infer_test_passed,
            infer_test_failed);

@@ -51,6 +51,9 @@ void infer_test_host(void);
 void infer_test_onnx(void);
 void infer_test_otel(void);
 void infer_test_otel_http(void);
+void infer_test_image(void);
+void infer_test_image_prep(void);
+void infer_test_multipart(void);
 
 
 #endif /* INFER_UNIT_TEST_H */
