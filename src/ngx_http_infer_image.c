@@ -468,6 +468,7 @@ ngx_http_infer_type_is(ngx_str_t *type, const char *want, size_t len)
 ngx_int_t
 ngx_http_infer_image_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
 {
+    int                          rc;
     char                         err[INFER_ERRLEN];
     size_t                       len, scratch;
     ngx_str_t                   *type;
@@ -508,10 +509,14 @@ ngx_http_infer_image_parse(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (infer_image_header(data, len, declared, im->max_pixels, &job->info,
-                           &e)
-        != INFER_OK)
-    {
+    rc = infer_image_header(data, len, declared, im->max_pixels, &job->info,
+                            &e);
+
+    if (rc == INFER_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;      /* out of memory */
+    }
+
+    if (rc != INFER_OK) {
         return ngx_http_infer_image_refuse(r, &e);
     }
 
@@ -659,11 +664,10 @@ ngx_http_infer_image_run(ngx_http_infer_image_job_t *job)
         job->rc = infer_image_preprocess(job->prep, job->rgb,
                                          job->info.width, job->info.height,
                                          job->scratch, job->x);
+        /* the configuration made the crop fit: this is no user's fault */
+
         if (job->rc != INFER_OK) {
-            job->error.reason = INFER_IMAGE_CORRUPT;
-            ngx_cpystrn((u_char *) job->error.msg,
-                        (u_char *) "the image could not be preprocessed",
-                        sizeof(job->error.msg));
+            job->rc = INFER_ERROR;
         }
     }
 

@@ -186,6 +186,14 @@ ngx_http_infer_evaluated(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx,
     size_t  i, n;
 
     if (ctx->image != NULL && ctx->image->rc != INFER_OK) {
+
+        if (ctx->image->rc == INFER_ERROR) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "infer: decoding or preprocessing an image for "
+                          "model \"%V\" failed", &ctx->model->name);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         return ngx_http_infer_image_refuse(r, &ctx->image->error);
     }
 

@@ -19,6 +19,7 @@
 #include <jerror.h>
 
 #include "infer_image.h"
+#include "infer_image_codec.h"
 
 
 /*
@@ -43,12 +44,6 @@ typedef struct {
     infer_jpeg_err_t               err;
 } infer_jpeg_t;
 
-
-int infer_image_jpeg_header(const unsigned char *data, size_t len,
-    infer_image_info_t *info, infer_image_error_t *e);
-int infer_image_jpeg_decode(const unsigned char *data, size_t len,
-    const infer_image_info_t *info, unsigned char *rgb,
-    infer_image_error_t *e);
 
 static void infer_jpeg_init(infer_jpeg_t *j, infer_image_error_t *e);
 static void infer_jpeg_read_header(infer_jpeg_t *j,

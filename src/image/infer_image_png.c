@@ -24,6 +24,7 @@
 #include <png.h>
 
 #include "infer_image.h"
+#include "infer_image_codec.h"
 
 
 /* more pixels a side is a crafted IHDR, whatever max_pixels allows */
@@ -57,12 +58,6 @@ typedef struct {
     unsigned                 too_much:1;
 } infer_png_t;
 
-
-int infer_image_png_header(const unsigned char *data, size_t len,
-    infer_image_info_t *info, infer_image_error_t *e);
-int infer_image_png_decode(const unsigned char *data, size_t len,
-    const infer_image_info_t *info, unsigned char *rgb,
-    infer_image_error_t *e);
 
 static int infer_png_create(infer_png_t *p, const unsigned char *data,
     size_t len, infer_image_error_t *e);

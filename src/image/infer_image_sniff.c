@@ -10,19 +10,8 @@
 #include <string.h>
 
 #include "infer_image.h"
+#include "infer_image_codec.h"
 
-
-/* in infer_image_jpeg.c and infer_image_png.c (the same prototypes) */
-int infer_image_jpeg_header(const unsigned char *data, size_t len,
-    infer_image_info_t *info, infer_image_error_t *e);
-int infer_image_jpeg_decode(const unsigned char *data, size_t len,
-    const infer_image_info_t *info, unsigned char *rgb,
-    infer_image_error_t *e);
-int infer_image_png_header(const unsigned char *data, size_t len,
-    infer_image_info_t *info, infer_image_error_t *e);
-int infer_image_png_decode(const unsigned char *data, size_t len,
-    const infer_image_info_t *info, unsigned char *rgb,
-    infer_image_error_t *e);
 
 static const char *infer_image_other(const unsigned char *data, size_t len);
 
