@@ -180,7 +180,8 @@ BENCH_SECONDS ?= 4
 
 bench: $(MODULE) $(BUILD)/bench/xgb_bench $(BENCH_DATA) \
        $(BUILD)/bench/metrics_bench $(BUILD)/bench/sched_attach \
-       $(BUILD)/bench/onnx_bench $(ONNX_BENCH_DIR)/bench_resnet18.ref.json
+       $(BUILD)/bench/onnx_bench $(ONNX_BENCH_DIR)/bench_resnet18.ref.json \
+       $(BUILD)/bench/image_bench
 	@scripts/deps.sh bench valgrind onnx
 	@echo "=== the metrics core: an update, rendering 20 models (cpu 1)"
 	@taskset -c 1 $(BUILD)/bench/metrics_bench
@@ -190,6 +191,12 @@ bench: $(MODULE) $(BUILD)/bench/xgb_bench $(BENCH_DATA) \
 	@echo "=== the ONNX evaluator against torch (one thread each, cpu 1)"
 	@ONNX_BENCH=$(BUILD)/bench/onnx_bench MODELS=$(ONNX_BENCH_DIR) \
 	    bench/onnx.sh
+	@echo "=== the image path against PIL + torchvision + torch (cpu 1)"
+	@set -o pipefail; bench/image.sh $(BUILD)/bench/image_bench \
+	    $(ONNX_BENCH_DIR) | tee $(BUILD)/bench/image.log
+	@echo "=== a whole image request through nginx (ResNet-18, inline)"
+	@MODULE=$(MODULE) MODELS=$(ONNX_BENCH_DIR) \
+	    bench/image-request.sh $(BUILD)/bench/image.log
 	@echo "=== CPU per request against nginx return 200, and probe on/off"
 	@MODULE=$(MODULE) XGB_MODEL=$(BENCH_DATA) ROUNDS=$(BENCH_ROUNDS) \
 	    DURATION=$(BENCH_SECONDS) XGB_REQUEST=$(BUILD)/bench/bench_row.json \
