@@ -22,7 +22,8 @@ same files:
      JPEG that nginx keeps in a temporary file
   3  refusals, each a JSON error with its status and reason: an empty
      body, a GIF sent as image/jpeg, text, truncated JPEG and PNG, a PNG
-     with a bad CRC, a header declaring 100000x100000 pixels, a CMYK JPEG,
+     with a bad CRC, a header declaring 100000x100000 pixels, a real
+     decompression bomb (8000x8000 in 190 KB) over max_pixels, a CMYK JPEG,
      a multipart body without its boundary or with two files, ?top_k=x
   4  metrics: image_refused_total{reason} and
      image_decode_duration_seconds_count count exactly what was sent
@@ -219,7 +220,8 @@ http {
     access_log  off;
     client_body_temp_path  tmp;
     infer_model  id     models/id_nchw.onnx  image=32x32 resize=36
-                 mean=0.485,0.456,0.406 std=0.229,0.224,0.225;
+                 mean=0.485,0.456,0.406 std=0.229,0.224,0.225
+                 max_pixels=40000000;
     infer_model  id_hw  models/id_nhwc.onnx  image=32x32 layout=nhwc;
     infer_model  tiny   models/id_nchw.onnx  image=32x32 max_pixels=100000;
     %(shapes)s
@@ -426,6 +428,8 @@ def refusals():
     huge[16:24] = struct.pack(">II", 100000, 100000)
     huge[29:33] = struct.pack(">I", zlib.crc32(bytes(huge[12:29])) & 0xffffffff)
     cmyk = encode(picture(32, 32, 14).convert("CMYK"), "JPEG")
+    # 192 MB of pixels in about 190 KB: refused by its header, unallocated
+    bomb = encode(Image.new("RGB", (8000, 8000)), "PNG", optimize=False)
     two = (b"--b\r\nContent-Disposition: form-data; name=\"a\"; "
            b"filename=\"a.png\"\r\n\r\n" + good_png + b"\r\n--b\r\n"
            b"Content-Disposition: form-data; name=\"b\"; filename=\"b.png\""
@@ -451,6 +455,8 @@ def refusals():
         ("640x480 over max_pixels=100000", "/tiny",
          encode(picture(640, 480, 15), "JPEG"), "image/jpeg", 413,
          "too_large"),
+        ("a decompression bomb: a %d-byte PNG of 8000x8000 pixels"
+         % len(bomb), "/id", bomb, "image/png", 413, "too_large"),
         ("a CMYK JPEG", "/id", cmyk, "image/jpeg", 415, "colorspace"),
         ("text/plain", "/id", b"hello", "text/plain", 415, None),
         ("multipart without a boundary", "/id", two, "multipart/form-data",
