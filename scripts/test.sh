@@ -8,14 +8,15 @@
 # (the trace exporter against a live OTLP receiver: the wire, 503/400/hang/
 # nothing listening, reload and quit bounds, HTTPS, scripts/test-otel-live.py),
 # images (image bodies against PIL + torchvision: t/images/parity.py and
-# scripts/test-images-live.py), schedlat (the scheduler-delay probe
+# scripts/test-images-live.py), reload (reloads under load,
+# scripts/test-reload-live.py), schedlat (the scheduler-delay probe
 # against a live nginx, a CPU hog and capsh: root only, it says so loudly otherwise), conformance (ONNX's
 # operator conformance cases through the ONNX core, under ASan/UBSan),
 # memory (4 workers serving ResNet-18 share one copy of its weights,
 # scripts/test-onnx-memory.sh), fixtures (the XGBoost and ONNX fixtures
 # made again by t/models/gen_fixtures.py and gen_onnx.py must equal the
 # committed ones; skipped only where python3-xgboost is not installable).
-# Default: all eleven.
+# Default: all twelve.
 # Environment: NGINX_BIN (the binary; not NGINX, which nginx itself reads
 # as inherited sockets and then stays in the foreground), MODULE (the .so to load, empty for a
 # static build), FUZZ_TIME (seconds per harness), PROVE_FILES (default
@@ -24,7 +25,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
-stages=${*:-deploy unit conformance fuzz prove live otel images schedlat memory fixtures}
+stages=${*:-deploy unit conformance fuzz prove live otel images reload schedlat memory fixtures}
 passed=0
 failed=0
 
@@ -150,6 +151,16 @@ stage_images() {
     /usr/bin/python3 "$root/scripts/test-images-live.py" 2>&1 \
         | tee "$build/images-live.log"
     count "$build/images-live.log"
+}
+
+# a reload every 200 ms under load: no answer lost without keep-alive,
+# with it no more than a return 200 loses, counts and log exact
+# (scripts/test-reload-live.py, about 35 s)
+stage_reload() {
+    "$root/scripts/deps.sh" bench
+    /usr/bin/python3 "$root/scripts/test-reload-live.py" 2>&1 \
+        | tee "$build/reload-live.log"
+    count "$build/reload-live.log"
 }
 
 stage_fixtures() {
