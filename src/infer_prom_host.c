@@ -1,7 +1,7 @@
 /*
  * The families the metrics block does not hold, rendered from figures
  * the glue reads at scrape time: the scheduler-delay probe's, per nginx
- * worker number, and the cgroup's CPU throttling.
+ * worker number, and the cgroup's CPU throttling and limit (v1 or v2).
  *
  * sched_delay_seconds keeps the probe's own log2 buckets: bucket i counts
  * waits of [2^i, 2^(i+1)) usec, so its "le" is 2^(i+1) usec, and the last
@@ -21,6 +21,7 @@ enum {
     INFER_PH_PERIODS,
     INFER_PH_THROTTLED,
     INFER_PH_THROTTLED_TIME,
+    INFER_PH_QUOTA,
     INFER_PH_N
 };
 
@@ -61,9 +62,18 @@ static const infer_metrics_family_t  infer_prom_host_families[INFER_PH_N] = {
       NULL, NULL, 0 },
 
     { "cpu_throttled_seconds_total",
-      "Time nginx's cgroup was throttled (throttled_usec).",
+      "Time nginx's cgroup was throttled (v2 throttled_usec, "
+      "v1 throttled_time).",
       "seconds",
       INFER_MT_COUNTER, INFER_MS_GLOBAL, INFER_MV_NS, INFER_MB_NONE, 0,
+      0, { NULL, NULL, NULL },
+      NULL, NULL, 0 },
+
+    { "cpu_quota_cores",
+      "CPU limit of nginx's cgroup in CPUs: quota / period (v2 cpu.max, "
+      "v1 cpu.cfs_quota_us / cpu.cfs_period_us).",
+      NULL,
+      INFER_MT_GAUGE, INFER_MS_GLOBAL, INFER_MV_REAL, INFER_MB_NONE, 0,
       0, { NULL, NULL, NULL },
       NULL, NULL, 0 }
 };
@@ -71,14 +81,16 @@ static const infer_metrics_family_t  infer_prom_host_families[INFER_PH_N] = {
 
 static void infer_prom_host_hist(infer_prom_out_t *o,
     const infer_schedlat_stats_t *st);
-static void infer_prom_host_counter(infer_prom_out_t *o, unsigned f,
+static void infer_prom_host_scalar(infer_prom_out_t *o, unsigned f,
     uint64_t v, int om);
 
 
 void
 infer_prom_host(infer_prom_out_t *o, const infer_prom_host_t *host, int om)
 {
+    double                         cores;
     size_t                         i;
+    uint64_t                       bits;
     unsigned                       s;
     infer_prom_labels_t            l;
     const infer_metrics_family_t  *fam;
@@ -120,13 +132,30 @@ infer_prom_host(infer_prom_out_t *o, const infer_prom_host_t *host, int om)
         infer_prom_puts(o, (int) s == host->source ? "1\n" : "0\n");
     }
 
-    if (host->cpu && host->cpu_stat.throttling) {
-        infer_prom_host_counter(o, INFER_PH_PERIODS,
-                                host->cpu_stat.nr_periods, om);
-        infer_prom_host_counter(o, INFER_PH_THROTTLED,
-                                host->cpu_stat.nr_throttled, om);
-        infer_prom_host_counter(o, INFER_PH_THROTTLED_TIME,
-                                host->cpu_stat.throttled_usec * 1000, om);
+    if (!host->cpu) {
+        return;
+    }
+
+    /*
+     * The counters wherever the cgroup has the cpu controller, limited or
+     * not, so that they do not vanish when a limit is lifted.
+     */
+
+    if (host->cpu_stat.throttling) {
+        infer_prom_host_scalar(o, INFER_PH_PERIODS,
+                               host->cpu_stat.nr_periods, om);
+        infer_prom_host_scalar(o, INFER_PH_THROTTLED,
+                               host->cpu_stat.nr_throttled, om);
+        infer_prom_host_scalar(o, INFER_PH_THROTTLED_TIME,
+                               host->cpu_stat.throttled_ns, om);
+    }
+
+    if (host->cpu_stat.quota) {
+        cores = (double) host->cpu_stat.quota_us
+                / (double) host->cpu_stat.period_us;
+        memcpy(&bits, &cores, sizeof(bits));
+
+        infer_prom_host_scalar(o, INFER_PH_QUOTA, bits, om);
     }
 }
 
@@ -178,8 +207,10 @@ infer_prom_host_hist(infer_prom_out_t *o, const infer_schedlat_stats_t *st)
 }
 
 
+/* one sample without labels; v as the family's kind says (a double's bits) */
+
 static void
-infer_prom_host_counter(infer_prom_out_t *o, unsigned f, uint64_t v, int om)
+infer_prom_host_scalar(infer_prom_out_t *o, unsigned f, uint64_t v, int om)
 {
     infer_prom_labels_t            l;
     const infer_metrics_family_t  *fam;

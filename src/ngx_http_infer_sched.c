@@ -33,7 +33,7 @@ static int                 ngx_http_infer_slot = -1;
 static ngx_fd_t            ngx_http_infer_schedstat = NGX_INVALID_FILE;
 static uint64_t            ngx_http_infer_base_ns;  /* predecessors' total */
 static uint64_t            ngx_http_infer_start_ns; /* run_delay at start */
-static ngx_fd_t            ngx_http_infer_cpu_stat = NGX_INVALID_FILE;
+static infer_cgroup_t      ngx_http_infer_cgroup;   /* version 0: none */
 
 
 ngx_conf_enum_t  ngx_http_infer_sched_probes[] = {
@@ -227,10 +227,7 @@ ngx_http_infer_sched_init_process(ngx_cycle_t *cycle,
         return;
     }
 
-    rc = infer_cgroup_cpu_open();
-    if (rc >= 0) {
-        ngx_http_infer_cpu_stat = rc;
-    }
+    (void) infer_cgroup_open(&ngx_http_infer_cgroup);
 
     sl = ngx_http_infer_sched_source(imcf->sched_source);
     if (sl == NULL) {
@@ -406,10 +403,7 @@ ngx_http_infer_sched_host(ngx_http_request_t *r, infer_prom_host_t *host)
 
     ngx_memzero(host, sizeof(infer_prom_host_t));
 
-    if (ngx_http_infer_cpu_stat != NGX_INVALID_FILE
-        && infer_cgroup_cpu_read(ngx_http_infer_cpu_stat, &host->cpu_stat)
-           == 0)
-    {
+    if (infer_cgroup_read(&ngx_http_infer_cgroup, &host->cpu_stat) == 0) {
         host->cpu = 1;
     }
 
