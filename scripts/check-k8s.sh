@@ -206,7 +206,7 @@ if [ -s "$live/nginx.pid" ] && [ -f "$work/probes.txt" ]; then
             if [ "$state" = cgroup ] \
                && ! grep -q "^# TYPE $name " "$work/metrics.txt"
             then
-                say "note: no $name here: no cgroup v2 CPU limit on this machine"
+                say "note: no $name here: no cpu controller in nginx's cgroup"
                 continue
             fi
             grep -q "^# TYPE $name $type\$" "$work/metrics.txt" \

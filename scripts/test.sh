@@ -9,14 +9,15 @@
 # nothing listening, reload and quit bounds, HTTPS, scripts/test-otel-live.py),
 # images (image bodies against PIL + torchvision: t/images/parity.py and
 # scripts/test-images-live.py), reload (reloads under load,
-# scripts/test-reload-live.py), schedlat (the scheduler-delay probe
+# scripts/test-reload-live.py), cgroup (CPU throttling under a quota,
+# scripts/test-cgroup-live.sh), schedlat (the scheduler-delay probe
 # against a live nginx, a CPU hog and capsh: root only, it says so loudly otherwise), conformance (ONNX's
 # operator conformance cases through the ONNX core, under ASan/UBSan),
 # memory (4 workers serving ResNet-18 share one copy of its weights,
 # scripts/test-onnx-memory.sh), fixtures (the XGBoost and ONNX fixtures
 # made again by t/models/gen_fixtures.py and gen_onnx.py must equal the
 # committed ones; skipped only where python3-xgboost is not installable).
-# Default: all twelve.
+# Default: all thirteen.
 # Environment: NGINX_BIN (the binary; not NGINX, which nginx itself reads
 # as inherited sockets and then stays in the foreground), MODULE (the .so to load, empty for a
 # static build), FUZZ_TIME (seconds per harness), PROVE_FILES (default
@@ -25,7 +26,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
-stages=${*:-deploy unit conformance fuzz prove live otel images reload schedlat memory fixtures}
+stages=${*:-deploy unit conformance fuzz prove live otel images reload cgroup schedlat memory fixtures}
 passed=0
 failed=0
 
@@ -161,6 +162,15 @@ stage_reload() {
     /usr/bin/python3 "$root/scripts/test-reload-live.py" 2>&1 \
         | tee "$build/reload-live.log"
     count "$build/reload-live.log"
+}
+
+# CPU throttling against the kernel: nginx in a cgroup with a CPU quota
+# (v1 here, v2 where it has the cpu controller), loaded; as root (about
+# 10 s; scripts/test-cgroup-live.sh)
+stage_cgroup() {
+    "$root/scripts/deps.sh" bench
+    "$root/scripts/test-cgroup-live.sh" 2>&1 | tee "$build/cgroup-live.log"
+    count "$build/cgroup-live.log"
 }
 
 stage_fixtures() {
