@@ -8,6 +8,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "infer_json_stream.h"
+#include "infer_utf8.h"
 #include "infer_v2.h"
 
 
@@ -77,6 +78,7 @@ typedef enum {
 
 struct infer_v2_parser_s {
     infer_json_stream_t    js;        /* yajl, the first error */
+    infer_utf8_json_t      utf8;      /* the strings yajl accepted */
     const infer_alloc_t   *alloc;
     infer_request_opts_t   opts;
     size_t                 limit;     /* values: max_rows x nfeatures */
@@ -148,6 +150,8 @@ static int infer_v2_segment_ok(const char *s, size_t len);
 static void infer_v2_quote(char *buf, size_t size, const char *s,
     size_t len);
 
+static int infer_v2_feed(infer_v2_parser_t *p, const unsigned char *data,
+    size_t len);
 static int infer_v2_check_request(infer_v2_parser_t *p);
 static int infer_v2_header_failed(infer_v2_parser_t *p);
 static int infer_v2_end_header(infer_v2_parser_t *p);
@@ -530,6 +534,8 @@ infer_v2_parser_create(const infer_request_opts_t *opts,
     p->outputs = outputs;
     p->nmodel_outputs = outputs ? noutputs : 1;
 
+    infer_utf8_json_init(&p->utf8);
+
     /* a row's shape: [nfeatures] unless the model nests its rows */
 
     if (opts->ndims > 1) {
@@ -611,7 +617,7 @@ infer_v2_parse(infer_v2_parser_t *p, const unsigned char *data, size_t len)
     size_t  n;
 
     if (!p->binary) {
-        return infer_json_stream_feed(&p->js, data, len);
+        return infer_v2_feed(p, data, len);
     }
 
     if (p->js.rc != INFER_OK) {
@@ -634,7 +640,7 @@ infer_v2_parse(infer_v2_parser_t *p, const unsigned char *data, size_t len)
 
         p->received += n;
 
-        if (infer_json_stream_feed(&p->js, data, n) != INFER_OK) {
+        if (infer_v2_feed(p, data, n) != INFER_OK) {
             return infer_v2_header_failed(p);
         }
 
@@ -679,6 +685,53 @@ infer_v2_finish(infer_v2_parser_t *p, infer_v2_request_t *req)
     req->binary = infer_v2_binary_outputs(p);
 
     return INFER_OK;
+}
+
+
+/*
+ * yajl checks only the shape of a string's UTF-8, and decodes a lone
+ * surrogate's \u escape to one: the strings are checked again, so that
+ * none the module echoes or logs (the id) is invalid.  Before yajl sees
+ * them, which is before a callback acts on them; yajl then has the bytes
+ * before a bad one, so that an earlier error is still the one reported,
+ * whatever the chunks.
+ */
+
+static int
+infer_v2_feed(infer_v2_parser_t *p, const unsigned char *data, size_t len)
+{
+    uint64_t  start;
+
+    if (p->js.rc != INFER_OK) {
+        return p->js.rc;
+    }
+
+    start = p->utf8.at;
+
+    if (infer_utf8_json(&p->utf8, data, len) == INFER_UTF8_OK) {
+        return infer_json_stream_feed(&p->js, data, len);
+    }
+
+    if (p->utf8.bad > start
+        && infer_json_stream_feed(&p->js, data, p->utf8.bad - start)
+           != INFER_OK)
+    {
+        return p->js.rc;
+    }
+
+    if (p->utf8.rc == INFER_UTF8_SURROGATE) {
+        infer_json_stream_fail(&p->js, INFER_EJSON, "malformed JSON at byte "
+                               "%llu: \\u%04x is a lone UTF-16 surrogate",
+                               (unsigned long long) p->utf8.bad,
+                               (unsigned) p->utf8.cp);
+
+    } else {
+        infer_json_stream_fail(&p->js, INFER_EJSON, "malformed JSON at byte "
+                               "%llu: invalid UTF-8 in a string",
+                               (unsigned long long) p->utf8.bad);
+    }
+
+    return p->js.rc;
 }
 
 

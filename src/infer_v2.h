@@ -27,6 +27,11 @@
  * request's "parameters":{"binary_data_output":true} (an output's own
  * "binary_data" wins), are sent as raw FP32 after the response's JSON.
  * Other "parameters" are ignored.
+ *
+ * Every string of the JSON must be UTF-8 (RFC 3629, infer_utf8.h), and a
+ * \u escape of a UTF-16 surrogate one of a pair: yajl checks neither, and
+ * the id is echoed.  A request that breaks this fails at the offending
+ * byte's offset in the body (INFER_EJSON).
  */
 
 #ifndef INFER_V2_H

@@ -576,3 +576,269 @@ Allow: GET, HEAD
 --- no_error_log
 [error]
 [alert]
+
+
+=== TEST 30: an overlong 2-byte id is refused, at its offset
+--- http_config
+    infer_model m $TEST_NGINX_MODELS/linear3.json;
+    infer_model two $TEST_NGINX_MODELS/logistic2x2.json version=4;
+--- config
+    location /v2/ { infer_v2; }
+    location = /v2 { infer_v2; }
+--- request eval
+"POST /v2/models/m/infer\n" . '{"id":"' . "\xc0\xaf" . '","inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[0,0,1]}]}'
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body chomp
+{"error":"malformed JSON at byte 7: invalid UTF-8 in a string"}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 31: an overlong 3-byte id
+--- http_config
+    infer_model m $TEST_NGINX_MODELS/linear3.json;
+    infer_model two $TEST_NGINX_MODELS/logistic2x2.json version=4;
+--- config
+    location /v2/ { infer_v2; }
+    location = /v2 { infer_v2; }
+--- request eval
+"POST /v2/models/m/infer\n" . '{"id":"' . "\xe0\x80\xaf" . '","inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[0,0,1]}]}'
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body chomp
+{"error":"malformed JSON at byte 7: invalid UTF-8 in a string"}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 32: a UTF-16 surrogate encoded in UTF-8
+--- http_config
+    infer_model m $TEST_NGINX_MODELS/linear3.json;
+    infer_model two $TEST_NGINX_MODELS/logistic2x2.json version=4;
+--- config
+    location /v2/ { infer_v2; }
+    location = /v2 { infer_v2; }
+--- request eval
+"POST /v2/models/m/infer\n" . '{"id":"' . "\xed\xa0\x80" . '","inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[0,0,1]}]}'
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body chomp
+{"error":"malformed JSON at byte 7: invalid UTF-8 in a string"}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 33: a code point above U+10FFFF
+--- http_config
+    infer_model m $TEST_NGINX_MODELS/linear3.json;
+    infer_model two $TEST_NGINX_MODELS/logistic2x2.json version=4;
+--- config
+    location /v2/ { infer_v2; }
+    location = /v2 { infer_v2; }
+--- request eval
+"POST /v2/models/m/infer\n" . '{"id":"' . "\xf4\x90\x80\x80" . '","inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[0,0,1]}]}'
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body chomp
+{"error":"malformed JSON at byte 7: invalid UTF-8 in a string"}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 34: after valid bytes, the offset is the bad sequence's
+--- http_config
+    infer_model m $TEST_NGINX_MODELS/linear3.json;
+    infer_model two $TEST_NGINX_MODELS/logistic2x2.json version=4;
+--- config
+    location /v2/ { infer_v2; }
+    location = /v2 { infer_v2; }
+--- request eval
+"POST /v2/models/m/infer\n" . '{"id":"ok' . "\xc3\xa9\xc1\xbf" . '","inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[0,0,1]}]}'
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body chomp
+{"error":"malformed JSON at byte 11: invalid UTF-8 in a string"}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 35: an input's name is checked
+--- http_config
+    infer_model m $TEST_NGINX_MODELS/linear3.json;
+    infer_model two $TEST_NGINX_MODELS/logistic2x2.json version=4;
+--- config
+    location /v2/ { infer_v2; }
+    location = /v2 { infer_v2; }
+--- request eval
+"POST /v2/models/m/infer\n" . '{"inputs":[{"name":"a' . "\xed\xbf\xbf" . '","shape":[3],"datatype":"FP32","data":[0,0,1]}]}'
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body chomp
+{"error":"malformed JSON at byte 21: invalid UTF-8 in a string"}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 36: an output's name is checked
+--- http_config
+    infer_model m $TEST_NGINX_MODELS/linear3.json;
+    infer_model two $TEST_NGINX_MODELS/logistic2x2.json version=4;
+--- config
+    location /v2/ { infer_v2; }
+    location = /v2 { infer_v2; }
+--- request eval
+"POST /v2/models/m/infer\n" . '{"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[0,0,1]}],"outputs":[{"name":"' . "\xc0\x80" . '"}]}'
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body chomp
+{"error":"malformed JSON at byte 90: invalid UTF-8 in a string"}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 37: a string in parameters, passed over, is checked
+--- http_config
+    infer_model m $TEST_NGINX_MODELS/linear3.json;
+    infer_model two $TEST_NGINX_MODELS/logistic2x2.json version=4;
+--- config
+    location /v2/ { infer_v2; }
+    location = /v2 { infer_v2; }
+--- request eval
+"POST /v2/models/m/infer\n" . '{"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[0,0,1]}],"parameters":{"note":"' . "\xe0\x9f\xbf" . '"}}'
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body chomp
+{"error":"malformed JSON at byte 92: invalid UTF-8 in a string"}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 38: a key is checked
+--- http_config
+    infer_model m $TEST_NGINX_MODELS/linear3.json;
+    infer_model two $TEST_NGINX_MODELS/logistic2x2.json version=4;
+--- config
+    location /v2/ { infer_v2; }
+    location = /v2 { infer_v2; }
+--- request eval
+"POST /v2/models/m/infer\n" . '{"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[0,0,1]}],"' . "\xf0\x8f\xbf\xbf" . '":1}'
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body chomp
+{"error":"malformed JSON at byte 71: invalid UTF-8 in a string"}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 39: an escaped lone high surrogate
+--- http_config
+    infer_model m $TEST_NGINX_MODELS/linear3.json;
+    infer_model two $TEST_NGINX_MODELS/logistic2x2.json version=4;
+--- config
+    location /v2/ { infer_v2; }
+    location = /v2 { infer_v2; }
+--- request eval
+"POST /v2/models/m/infer\n" . '{"id":"\ud800","inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[0,0,1]}]}'
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body chomp
+{"error":"malformed JSON at byte 7: \\ud800 is a lone UTF-16 surrogate"}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 40: an escaped lone low surrogate
+--- http_config
+    infer_model m $TEST_NGINX_MODELS/linear3.json;
+    infer_model two $TEST_NGINX_MODELS/logistic2x2.json version=4;
+--- config
+    location /v2/ { infer_v2; }
+    location = /v2 { infer_v2; }
+--- request eval
+"POST /v2/models/m/infer\n" . '{"id":"\udc00","inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[0,0,1]}]}'
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body chomp
+{"error":"malformed JSON at byte 7: \\udc00 is a lone UTF-16 surrogate"}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 41: a high surrogate, then no low one
+--- http_config
+    infer_model m $TEST_NGINX_MODELS/linear3.json;
+    infer_model two $TEST_NGINX_MODELS/logistic2x2.json version=4;
+--- config
+    location /v2/ { infer_v2; }
+    location = /v2 { infer_v2; }
+--- request eval
+"POST /v2/models/m/infer\n" . '{"id":"a\ud83d\u0041","inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[0,0,1]}]}'
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body chomp
+{"error":"malformed JSON at byte 8: \\ud83d is a lone UTF-16 surrogate"}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 42: a high surrogate at the end of the string
+--- http_config
+    infer_model m $TEST_NGINX_MODELS/linear3.json;
+    infer_model two $TEST_NGINX_MODELS/logistic2x2.json version=4;
+--- config
+    location /v2/ { infer_v2; }
+    location = /v2 { infer_v2; }
+--- request eval
+"POST /v2/models/m/infer\n" . '{"id":"a\udbff","inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[0,0,1]}]}'
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body chomp
+{"error":"malformed JSON at byte 8: \\udbff is a lone UTF-16 surrogate"}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 43: valid UTF-8 is echoed as it came: 2, 3, 4 bytes, U+10FFFF, an escaped pair
+--- http_config
+    infer_model m $TEST_NGINX_MODELS/linear3.json;
+    infer_model two $TEST_NGINX_MODELS/logistic2x2.json version=4;
+--- config
+    location /v2/ { infer_v2; }
+    location = /v2 { infer_v2; }
+--- request eval
+"POST /v2/models/m/infer\n" . '{"id":"' . "h\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf" . '\ud83d\ude00","inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[0,0,1]}]}'
+--- more_headers
+Content-Type: application/json
+--- error_code: 200
+--- response_body eval
+'{"model_name":"m","model_version":"1","id":"' . "h\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\xf0\x9f\x98\x80" . '","outputs":[{"name":"output-0","shape":[1,1],"datatype":"FP32","data":[1]}]}'
+--- no_error_log
+[error]
+[alert]

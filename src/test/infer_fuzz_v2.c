@@ -4,7 +4,8 @@
  * and missing values (bit 7); with bit 6 set, the rest is a URI for the
  * router instead of a request body.  A parsed request is written back as
  * a response, its rows as outputs and its id echoed; that response and
- * every error message must be valid JSON.
+ * every error message must be valid JSON, and strict UTF-8 (RFC 3629),
+ * which yajl does not check.
  *
  * With bits 6 and 7 both set, the body has the binary extension's
  * header: the second byte gives its value's length (bits 0-4), whether
@@ -17,6 +18,7 @@
 
 #include <yajl/yajl_parse.h>
 
+#include "infer_utf8.h"
 #include "infer_v2.h"
 #include "infer_test_pool.h"
 
@@ -28,7 +30,7 @@ static void infer_fuzz_route(const uint8_t *data, size_t size,
 static void infer_fuzz_answer(infer_v2_parser_t *p, infer_v2_model_t *model);
 
 
-/* what the codec writes must be JSON, UTF-8 included: len bytes of out */
+/* what the codec writes must be JSON and UTF-8: len bytes of out */
 
 static void
 infer_fuzz_check_json(infer_buf_t *out, size_t len)
@@ -38,6 +40,7 @@ infer_fuzz_check_json(infer_buf_t *out, size_t len)
     h = yajl_alloc(NULL, NULL, NULL);
 
     if (out->failed
+        || infer_utf8_valid(out->data, len) != len
         || yajl_parse(h, out->data, len) != yajl_status_ok
         || yajl_complete_parse(h) != yajl_status_ok)
     {

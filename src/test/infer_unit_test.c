@@ -11,6 +11,7 @@ main(void)
     infer_test_model();
     infer_test_json();
     infer_test_v2();
+    infer_test_utf8();
     infer_test_metrics();
     infer_test_trace();
     infer_test_xgboost();

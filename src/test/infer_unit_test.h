@@ -43,6 +43,7 @@ extern int  infer_test_failed;
 void infer_test_model(void);
 void infer_test_json(void);
 void infer_test_v2(void);
+void infer_test_utf8(void);
 void infer_test_metrics(void);
 void infer_test_trace(void);
 void infer_test_xgboost(void);

@@ -43,6 +43,8 @@ static void test_bad_requests(void);
 static void test_missing_values(void);
 static void test_limits(void);
 static void test_id_echo(void);
+static void v2_utf8_refused(const char *body, const char *err);
+static void test_id_utf8(void);
 static void test_chunking(void);
 static void test_writers(void);
 static void test_round_trip(void);
@@ -505,8 +507,7 @@ test_bad_requests(void)
           "malformed JSON near byte 66: lexical error: invalid char in json "
           "text." },
         { "{\"id\":\"\xff\"}", INFER_EJSON,
-          "malformed JSON near byte 8: lexical error: invalid bytes in "
-          "UTF8 string." },
+          "malformed JSON at byte 7: invalid UTF-8 in a string" },
         { "{} {}", INFER_EJSON,
           "malformed JSON near byte 4: parse error: trailing garbage" },
 
@@ -873,6 +874,7 @@ test_id_echo(void)
     resp.y = y;
     resp.rows = 1;
     resp.outputs = 0;
+    resp.binary = 0;
 
     infer_buf_init(&out, &infer_alloc_libc);
     CHECK(infer_v2_write_response(&out, &resp) == INFER_OK);
@@ -903,6 +905,86 @@ test_id_echo(void)
     v2_parse_simple(id, 3, &r);
     CHECK(r.rc == INFER_EINVAL);
     CHECK_STR(r.err, "\"id\" is longer than 256 bytes");
+}
+
+
+/* refused with err whole and cut once anywhere, the offset the same */
+
+static void
+v2_utf8_refused(const char *body, const char *err)
+{
+    size_t       cut, len, wrong;
+    v2_parsed_t  r;
+
+    len = strlen(body);
+    wrong = 0;
+
+    for (cut = 0; cut <= len; cut++) {
+        v2_parse(body, &cut, 1, 3, 4, 0, &r);
+
+        if (r.rc != INFER_EJSON || strcmp(r.err, err) != 0) {
+            wrong++;
+            printf("not ok: cut at %zu: %d \"%s\"\n", cut, r.rc, r.err);
+        }
+    }
+
+    CHECK(wrong == 0);
+}
+
+
+/*
+ * yajl lets these through (it checks a sequence's shape only, and makes
+ * "\udc00" the bytes of a surrogate): every string of the request must
+ * be UTF-8, the id above all, which the response echoes.
+ */
+
+static void
+test_id_utf8(void)
+{
+    v2_parsed_t  r;
+
+#define V2_TENSOR                                                            \
+    "\"inputs\":[{\"name\":\"x\",\"shape\":[3],\"datatype\":\"FP32\","      \
+    "\"data\":[1,2,3]}]"
+
+    v2_utf8_refused("{\"id\":\"\xc0\xaf\"," V2_TENSOR "}",
+                    "malformed JSON at byte 7: invalid UTF-8 in a string");
+    v2_utf8_refused("{\"id\":\"\xe0\x80\xaf\"," V2_TENSOR "}",
+                    "malformed JSON at byte 7: invalid UTF-8 in a string");
+    v2_utf8_refused("{\"id\":\"ab\xed\xa0\x80\"," V2_TENSOR "}",
+                    "malformed JSON at byte 9: invalid UTF-8 in a string");
+    v2_utf8_refused("{\"id\":\"\xf4\x90\x80\x80\"," V2_TENSOR "}",
+                    "malformed JSON at byte 7: invalid UTF-8 in a string");
+    v2_utf8_refused("{\"id\":\"\\ud800\"," V2_TENSOR "}",
+                    "malformed JSON at byte 7: \\ud800 is a lone UTF-16 "
+                    "surrogate");
+    v2_utf8_refused("{\"id\":\"\\udc00\"," V2_TENSOR "}",
+                    "malformed JSON at byte 7: \\udc00 is a lone UTF-16 "
+                    "surrogate");
+    v2_utf8_refused("{" V2_TENSOR ",\"outputs\":[{\"name\":\"\xc0\x80\"}]}",
+                    "malformed JSON at byte 90: invalid UTF-8 in a string");
+    v2_utf8_refused("{\"inputs\":[{\"name\":\"\xed\xbf\xbf\",\"shape\":[3],"
+                    "\"datatype\":\"FP32\",\"data\":[1,2,3]}]}",
+                    "malformed JSON at byte 20: invalid UTF-8 in a string");
+
+    /* the largest code point, and a pair, are echoed as they came */
+
+    v2_parse_simple("{\"id\":\"\xf4\x8f\xbf\xbf\\ud83d\\ude00\","
+                    V2_TENSOR "}", 3, &r);
+    CHECK(r.rc == INFER_OK && r.id_len == 8
+          && memcmp(r.id, "\xf4\x8f\xbf\xbf\xf0\x9f\x98\x80", 8) == 0);
+
+    /* with the binary extension, in the JSON its header delimits */
+
+    v2_parse_binary("{\"id\":\"\\ud83d\\u0041\",\"inputs\":[{\"name\":"
+                    "\"x\",\"shape\":[1,3],\"datatype\":\"UINT8\","
+                    "\"parameters\":{\"binary_data_size\":3}}]}",
+                    "\x01\x02\x03", 3, NULL, 5, 0, &r);
+    CHECK(r.rc == INFER_EJSON);
+    CHECK_STR(r.err, "malformed JSON at byte 7: \\ud83d is a lone UTF-16 "
+              "surrogate (" INFER_V2_HEADER_LENGTH ": 114)");
+
+#undef V2_TENSOR
 }
 
 
@@ -1837,6 +1919,7 @@ infer_test_v2(void)
     test_missing_values();
     test_limits();
     test_id_echo();
+    test_id_utf8();
     test_chunking();
     test_writers();
     test_round_trip();
