@@ -85,9 +85,12 @@ ngx_http_infer_otel_record(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
         n += (s != NULL);
     }
 
-    s = ngx_http_infer_otel_child(r, ctx, &spans[n], "infer.evaluate",
-                                  NGX_HTTP_INFER_T_EVAL,
-                                  NGX_HTTP_INFER_T_EVALUATED);
+    /* an image refused while decoding never reached the model */
+
+    s = ctx->image_refusal ? NULL
+        : ngx_http_infer_otel_child(r, ctx, &spans[n], "infer.evaluate",
+                                    NGX_HTTP_INFER_T_EVAL,
+                                    NGX_HTTP_INFER_T_EVALUATED);
     if (s != NULL) {
         batch.key = "infer.batch_size";
         batch.key_len = sizeof("infer.batch_size") - 1;
