@@ -47,6 +47,8 @@ static ngx_int_t ngx_http_infer_valid_name(ngx_str_t *name);
 static char *ngx_http_infer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_infer_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_infer_error(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_infer_set_kind(ngx_conf_t *cf,
     ngx_http_infer_loc_conf_t *ilcf, ngx_http_infer_kind_e kind,
     ngx_http_handler_pt handler);
@@ -97,6 +99,13 @@ static ngx_command_t  ngx_http_infer_commands[] = {
       ngx_http_infer_endpoint,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HTTP_INFER_V2_ENDPOINTS,
+      NULL },
+
+    { ngx_string("infer_error"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_infer_error,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("infer_max_batch"),
@@ -320,6 +329,8 @@ ngx_http_infer_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_infer_loc_conf_t *prev = parent;
     ngx_http_infer_loc_conf_t *conf = child;
 
+    ngx_http_core_srv_conf_t    *cscf;
+    ngx_http_core_loc_conf_t    *clcf, *sclcf;
     ngx_http_infer_main_conf_t  *imcf;
 
     ngx_conf_merge_uint_value(conf->max_batch, prev->max_batch,
@@ -329,6 +340,25 @@ ngx_http_infer_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 #if (NGX_THREADS)
     ngx_conf_merge_ptr_value(conf->thread_pool, prev->thread_pool, NULL);
 #endif
+
+    /*
+     * An infer location answers nginx's errors itself (the JSON filter),
+     * and keeps them in its metrics and spans: a redirect would lose the
+     * request's ctx, and with it the in-flight gauge's decrement.  So
+     * the error_page a server or http block sets (for infer_error) does
+     * not reach into it; one set in the location itself still does.
+     * The core module's merge ran before ours.
+     */
+
+    if (conf->kind != NGX_HTTP_INFER_NONE) {
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+        cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+        sclcf = cscf->ctx->loc_conf[ngx_http_core_module.ctx_index];
+
+        if (clcf != sclcf && clcf->error_pages == sclcf->error_pages) {
+            clcf->error_pages = NULL;
+        }
+    }
 
     if (conf->model_name.len == 0 || conf->model != NULL) {
         return NGX_CONF_OK;
@@ -919,6 +949,33 @@ ngx_http_infer_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * infer_error: nginx's errors, sent here by error_page, as JSON.  Not an
+ * endpoint's kind: the filter and the log phase leave such requests to
+ * nginx, as they did before the module saw them.
+ */
+
+static char *
+ngx_http_infer_error(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_infer_loc_conf_t *ilcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (ilcf->kind != NGX_HTTP_INFER_NONE
+        || clcf->handler == ngx_http_infer_error_handler)
+    {
+        return "is duplicate: a location serves one infer endpoint";
+    }
+
+    clcf->handler = ngx_http_infer_error_handler;
+
+    return NGX_CONF_OK;
+}
+
+
 static char *
 ngx_http_infer_set_kind(ngx_conf_t *cf, ngx_http_infer_loc_conf_t *ilcf,
     ngx_http_infer_kind_e kind, ngx_http_handler_pt handler)
@@ -926,13 +983,15 @@ ngx_http_infer_set_kind(ngx_conf_t *cf, ngx_http_infer_loc_conf_t *ilcf,
     ngx_http_core_loc_conf_t    *clcf;
     ngx_http_infer_main_conf_t  *imcf;
 
-    if (ilcf->kind != NGX_HTTP_INFER_NONE) {
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (ilcf->kind != NGX_HTTP_INFER_NONE
+        || clcf->handler == ngx_http_infer_error_handler)
+    {
         return "is duplicate: a location serves one infer endpoint";
     }
 
     ilcf->kind = kind;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = handler;
 
     imcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_infer_module);

@@ -275,6 +275,7 @@ ngx_int_t ngx_http_infer_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b);
 ngx_int_t ngx_http_infer_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *msg);
+ngx_int_t ngx_http_infer_error_handler(ngx_http_request_t *r);
 ngx_uint_t ngx_http_infer_status(int rc);
 ngx_buf_t *ngx_http_infer_buf(ngx_http_request_t *r, infer_buf_t *out);
 infer_alloc_t *ngx_http_infer_pool_alloc(ngx_pool_t *pool);

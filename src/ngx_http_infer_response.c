@@ -6,7 +6,13 @@
  * Content-Length passes client_max_body_size (in the find-config phase,
  * before any content handler), 400 for a broken chunked body, 500.  In
  * an infer location the header and body filters below replace that page
- * with a JSON error, unless an error_page sent the request elsewhere.
+ * with a JSON error, unless an error_page set in that location sent the
+ * request elsewhere.
+ *
+ * Outside them (the 400, 414, 494 and 501 nginx sends before any
+ * location, a 404) an error_page can send the error to a location of
+ * infer_error, whose handler answers the status nginx chose with the
+ * same JSON.
  */
 
 #include "ngx_http_infer_module.h"
@@ -210,13 +216,104 @@ ngx_http_infer_status_text(ngx_uint_t status)
     case NGX_HTTP_NOT_FOUND:
         return "not found";
 
+    case NGX_HTTP_NOT_ALLOWED:
+        return "method not allowed";
+
+    case NGX_HTTP_REQUEST_URI_TOO_LARGE:
+        return "request URI too long: the limit is "
+               "large_client_header_buffers";
+
+    case NGX_HTTP_MISDIRECTED_REQUEST:
+        return "misdirected request";
+
+    case NGX_HTTP_REQUEST_HEADER_TOO_LARGE:
+        return "request header or cookie too large: the limit is "
+               "large_client_header_buffers";
+
+    case NGX_HTTPS_CERT_ERROR:
+        return "SSL certificate error";
+
+    case NGX_HTTPS_NO_CERT:
+        return "no required SSL certificate was sent";
+
+    case NGX_HTTP_TO_HTTPS:
+        return "plain HTTP request sent to HTTPS port";
+
+    case NGX_HTTP_NOT_IMPLEMENTED:
+        return "not implemented";
+
     case NGX_HTTP_SERVICE_UNAVAILABLE:
         return "service unavailable";
+
+    case NGX_HTTP_VERSION_NOT_SUPPORTED:
+        return "HTTP version not supported";
 
     default:
         return status < NGX_HTTP_INTERNAL_SERVER_ERROR
                ? "request refused" : "internal server error";
     }
+}
+
+
+/*
+ * infer_error: the error nginx chose (r->err_status, which error_page
+ * keeps unless "=" is given) as JSON.  494 and the TLS codes go out as
+ * 400, as nginx's own pages do.  A request that came without one asked
+ * for the location itself.
+ */
+
+ngx_int_t
+ngx_http_infer_error_handler(ngx_http_request_t *r)
+{
+    ngx_int_t    rc;
+    ngx_uint_t   status;
+    const char  *msg;
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    status = r->err_status;
+
+    if (status < NGX_HTTP_BAD_REQUEST) {
+
+        if (r->internal) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "infer_error: no error status to answer: send "
+                          "errors here with \"error_page CODE ... URI\", "
+                          "without \"=\"");
+            status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+        } else {
+            status = NGX_HTTP_NOT_FOUND;
+        }
+    }
+
+    msg = ngx_http_infer_status_text(status);
+
+    switch (status) {
+
+    case NGX_HTTP_NOT_IMPLEMENTED:
+        if (r->headers_in.transfer_encoding != NULL
+            && !r->headers_in.chunked)
+        {
+            msg = "Transfer-Encoding other than chunked is not implemented";
+        }
+        break;
+
+    case NGX_HTTP_REQUEST_HEADER_TOO_LARGE:
+    case NGX_HTTPS_CERT_ERROR:
+    case NGX_HTTPS_NO_CERT:
+    case NGX_HTTP_TO_HTTPS:
+        status = NGX_HTTP_BAD_REQUEST;
+        break;
+    }
+
+    r->err_status = status;             /* ngx_http_send_header() sends it */
+
+    return ngx_http_infer_send_error(r, status, msg);
 }
 
 
