@@ -2,21 +2,23 @@
 # Runs the test stages and ends with one line adding them up:
 #   make test: N passed, M failed
 # Stages: deploy (the offline checks of k8s/ and its nginx.conf,
-# scripts/check-k8s.sh), unit (the core under ASan/UBSan), fuzz (a short
-# run of each libFuzzer harness), prove (the t/ suite), live (the metrics
-# under load with a real Prometheus, scripts/test-metrics-live.sh), otel
-# (the trace exporter against a live OTLP receiver: the wire, 503/400/hang/
-# nothing listening, reload and quit bounds, HTTPS, scripts/test-otel-live.py),
-# images (image bodies against PIL + torchvision: t/images/parity.py and
-# scripts/test-images-live.py), reload (reloads under load,
-# scripts/test-reload-live.py), cgroup (CPU throttling under a quota,
-# scripts/test-cgroup-live.sh), schedlat (the scheduler-delay probe
-# against a live nginx, a CPU hog and capsh: root only, it says so loudly otherwise), conformance (ONNX's
-# operator conformance cases through the ONNX core, under ASan/UBSan),
-# memory (4 workers serving ResNet-18 share one copy of its weights,
-# scripts/test-onnx-memory.sh), fixtures (the XGBoost and ONNX fixtures
-# made again by t/models/gen_fixtures.py and gen_onnx.py must equal the
-# committed ones; skipped only where python3-xgboost is not installable).
+# scripts/check-k8s.sh), unit (the core under ASan/UBSan), conformance
+# (ONNX's operator conformance cases through the ONNX core, under
+# ASan/UBSan), fuzz (a short run of each libFuzzer harness), prove (the t/
+# suite), live (the metrics under load with a real Prometheus,
+# scripts/test-metrics-live.sh), otel (the trace exporter against a live
+# OTLP receiver: the wire, 503/400/hang/nothing listening, reload and quit
+# bounds, HTTPS, scripts/test-otel-live.py), images (image bodies against
+# PIL + torchvision: t/images/parity.py and scripts/test-images-live.py),
+# reload (reloads under load, scripts/test-reload-live.py), cgroup (CPU
+# throttling under a quota, scripts/test-cgroup-live.sh), schedlat (the
+# scheduler-delay probe against a live nginx, a CPU hog and capsh: root
+# only, it says so loudly otherwise), memory (4 workers serving ResNet-18
+# share one copy of its weights, scripts/test-onnx-memory.sh), fixtures
+# (the XGBoost and ONNX fixtures made again by t/models/gen_fixtures.py and
+# gen_onnx.py, and gen_images.py's references from the committed model,
+# must equal the committed ones; skipped only where python3-xgboost is not
+# installable).
 # Default: all thirteen.
 # Environment: NGINX_BIN (the binary; not NGINX, which nginx itself reads
 # as inherited sockets and then stays in the foreground), MODULE (the .so to load, empty for a
@@ -180,7 +182,7 @@ stage_fixtures() {
         echo "fixtures: skipped, python3-xgboost is not installable here"
         return
     fi
-    for gen in gen_fixtures.py gen_onnx.py; do
+    for gen in gen_fixtures.py gen_onnx.py gen_images.py; do
         if (cd "$root" && /usr/bin/python3 "t/models/$gen" --check \
                               2> "$build/fixtures-$gen.log"); then
             echo "ok: t/models/$gen --check"
