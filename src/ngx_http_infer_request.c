@@ -18,6 +18,10 @@ static uint64_t ngx_http_infer_arrived_before(ngx_http_request_t *r);
 static ngx_int_t ngx_http_infer_log_handler(ngx_http_request_t *r);
 static void ngx_http_infer_count(ngx_http_request_t *r,
     ngx_http_infer_ctx_t *ctx);
+static void ngx_http_infer_keep_ctx(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx);
+static ngx_http_infer_ctx_t *ngx_http_infer_lost_ctx(ngx_http_request_t *r);
+static void ngx_http_infer_ctx_cleanup(void *data);
 
 
 /* CLOCK_REALTIME - CLOCK_MONOTONIC, for spans: set in each process */
@@ -102,7 +106,64 @@ ngx_http_infer_request_begin(ngx_http_request_t *r,
                                     ngx_http_infer_model_index(imcf, im));
     }
 
+    ngx_http_infer_keep_ctx(r, ctx);
+
     return ctx;
+}
+
+
+/*
+ * An error_page in the location redirects the request, and an internal
+ * redirect zeroes every module's ctx: the request would then never be
+ * finished (its in-flight count never taken back).  Where the location
+ * has an error_page, the ctx is also kept in a pool cleanup, where the
+ * log phase finds it again, as ngx_http_realip_module does; elsewhere
+ * this costs nothing.
+ */
+
+static void
+ngx_http_infer_keep_ctx(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx)
+{
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->error_pages == NULL) {
+        return;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return;                 /* only an error_page's request is lost */
+    }
+
+    cln->handler = ngx_http_infer_ctx_cleanup;
+    cln->data = ctx;
+}
+
+
+static ngx_http_infer_ctx_t *
+ngx_http_infer_lost_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_infer_ctx_cleanup) {
+            ngx_http_set_ctx(r, cln->data, ngx_http_infer_module);
+            return cln->data;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* a mark that finds the ctx again: the pool frees the ctx itself */
+
+static void
+ngx_http_infer_ctx_cleanup(void *data)
+{
 }
 
 
@@ -259,10 +320,20 @@ ngx_http_infer_ctx_t *
 ngx_http_infer_request_end(ngx_http_request_t *r)
 {
     ngx_uint_t                  flags, status;
-    ngx_http_infer_ctx_t       *ctx;
+    ngx_http_infer_ctx_t       *ctx, *lost;
     ngx_http_infer_loc_conf_t  *ilcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_infer_module);
+
+    /* the error page's handler may have made a ctx of its own */
+
+    if ((ctx == NULL || !ctx->tracked) && r->internal) {
+        lost = ngx_http_infer_lost_ctx(r);
+
+        if (lost != NULL) {
+            ctx = lost;
+        }
+    }
 
     if (ctx == NULL || !ctx->tracked) {
         ilcf = ngx_http_get_module_loc_conf(r, ngx_http_infer_module);

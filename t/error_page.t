@@ -447,3 +447,47 @@ left in flight.  A redirect to /infer-error would lose the module's ctx.
      (?=.*^nginx_infer_requests_in_flight\{model="m"\}[ ]0$)}msx ]
 --- no_error_log
 [alert]
+
+
+
+=== TEST 20: an error_page set inside an infer location: the redirected request is still finished
+The location's own error_page sends nginx's 413 and 400 to /infer-error;
+the redirect zeroes the module's ctx, which the log phase finds again (a
+pool cleanup, where the location has an error_page): each is counted
+with its status and reason, and nothing is left in flight.
+--- config
+    location = /infer-error { internal; infer_error; }
+    location = /predict {
+        client_max_body_size  24;
+        error_page  400 413  /infer-error;
+        infer m;
+    }
+    location = /metrics     { infer_metrics; }
+--- request eval
+[ "POST /predict\n20\r\n{\"features\":[1,2,3],\"pad\":\"xxxxx\r\n0\r\n\r\n",
+  "POST /predict\nzz\r\n{}\r\n0\r\n\r\n",
+  "POST /predict\n{\"features\":[1,2,3]}",
+  "GET /metrics" ]
+--- more_headers eval
+[ "Content-Type: application/json\nTransfer-Encoding: chunked",
+  "Content-Type: application/json\nTransfer-Encoding: chunked",
+  "Content-Type: application/json",
+  "" ]
+--- error_code eval
+[ 413, 400, 200, 200 ]
+--- response_headers_like eval
+[ "Content-Type: application/json",
+  "Content-Type: application/json",
+  "Content-Type: application/json",
+  "Content-Type: text/plain.*" ]
+--- response_body_like eval
+[ '^\{"error":".+"\}$',
+  '^\{"error":".+"\}$',
+  '^\{"prediction":6,',
+  qr{(?=.*^nginx_infer_requests_total\{model="m",code="413"\}[ ]1$)
+     (?=.*^nginx_infer_requests_total\{model="m",code="400"\}[ ]1$)
+     (?=.*^nginx_infer_requests_total\{model="m",code="200"\}[ ]1$)
+     (?=.*^nginx_infer_errors_total\{model="m",reason="too_large"\}[ ]1$)
+     (?=.*^nginx_infer_requests_in_flight\{model="m"\}[ ]0$)}msx ]
+--- no_error_log
+[alert]
