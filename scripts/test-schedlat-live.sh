@@ -187,12 +187,17 @@ nice -n -10 taskset -c 0 bash -c 'while :; do :; done' &
 hog=$!
 nice -n -10 taskset -c 0 bash -c 'while :; do :; done' &
 hog="$hog $!"
+# and the worker at nice 19 for these requests: on a VM, waking an idle
+# vCPU costs a quiet request some 20 us, and a nice-0 worker woken next
+# to the hogs preempts them about as fast; at 19 it waits behind them
+renice -n 19 -p "$(worker_of on)" > /dev/null
 sleep 0.3
 l2=$(wc -l < "$log")
 w2=$(metric "$P" "$W"); c2=$(metric "$P" "$C")
 load "$P" 300; sleep 0.5
 w3=$(metric "$P" "$W"); c3=$(metric "$P" "$C")
 l3=$(wc -l < "$log")
+renice -n 0 -p "$(worker_of on)" > /dev/null
 hog_nz=$(nonzero "$log" "$l2"); hog_us=$(sumlog "$log" "$l2")
 hog_w=$(awk -v a="$w2" -v b="$w3" 'BEGIN { printf "%.6f", b - a }')
 
