@@ -454,13 +454,17 @@ left in flight.  A redirect to /infer-error would lose the module's ctx.
 The location's own error_page sends nginx's 413 and 400 to /infer-error;
 the redirect zeroes the module's ctx, which the log phase finds again (a
 pool cleanup, where the location has an error_page): each is counted
-with its status and reason, and nothing is left in flight.
+with its status and reason, and nothing is left in flight.  A model of
+its own (m20): under TEST_NGINX_USE_HUP the zone keeps the counts of the
+blocks before.
+--- http_config
+    infer_model m20 $TEST_NGINX_MODELS/linear3.json;
 --- config
     location = /infer-error { internal; infer_error; }
     location = /predict {
         client_max_body_size  24;
         error_page  400 413  /infer-error;
-        infer m;
+        infer m20;
     }
     location = /metrics     { infer_metrics; }
 --- request eval
@@ -484,10 +488,10 @@ with its status and reason, and nothing is left in flight.
 [ '^\{"error":".+"\}$',
   '^\{"error":".+"\}$',
   '^\{"prediction":6,',
-  qr{(?=.*^nginx_infer_requests_total\{model="m",code="413"\}[ ]1$)
-     (?=.*^nginx_infer_requests_total\{model="m",code="400"\}[ ]1$)
-     (?=.*^nginx_infer_requests_total\{model="m",code="200"\}[ ]1$)
-     (?=.*^nginx_infer_errors_total\{model="m",reason="too_large"\}[ ]1$)
-     (?=.*^nginx_infer_requests_in_flight\{model="m"\}[ ]0$)}msx ]
+  qr{(?=.*^nginx_infer_requests_total\{model="m20",code="413"\}[ ]1$)
+     (?=.*^nginx_infer_requests_total\{model="m20",code="400"\}[ ]1$)
+     (?=.*^nginx_infer_requests_total\{model="m20",code="200"\}[ ]1$)
+     (?=.*^nginx_infer_errors_total\{model="m20",reason="too_large"\}[ ]1$)
+     (?=.*^nginx_infer_requests_in_flight\{model="m20"\}[ ]0$)}msx ]
 --- no_error_log
 [alert]
