@@ -75,7 +75,10 @@ http {
     server {
         listen 127.0.0.1:$p;
         location = /predict { infer m; access_log $dir/logs/sl.log sl; }
-        location = /busy { infer digits; infer_max_batch 1024; }
+        location = /busy {
+            infer digits; infer_max_batch 1024;
+            access_log $dir/logs/busy.log sl;
+        }
         location = /metrics { infer_metrics; }
     }
 }
@@ -152,6 +155,11 @@ gt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
 # nonzero FILE FROM: lines after line FROM with a non-zero delay
 nonzero() { tail -n +"$(($2 + 1))" "$1" | awk '$1 > 0' | wc -l; }
 sumlog()  { tail -n +"$(($2 + 1))" "$1" | awk '{ s += $1 } END { print s + 0 }'; }
+# meanlog FILE FROM TO: the mean delay of lines FROM+1 .. TO
+meanlog() {
+    sed -n "$(($2 + 1)),$3p" "$1" \
+        | awk '{ s += $1; n++ } END { printf "%.1f", n ? s / n : 0 }'
+}
 
 mkdir -p "$work"
 
@@ -180,6 +188,15 @@ w1=$(metric "$P" "$W"); c1=$(metric "$P" "$C"); l1=$(wc -l < "$log")
 quiet_nz=$(nonzero "$log" "$l0"); quiet_us=$(sumlog "$log" "$l0")
 quiet_w=$(awk -v a="$w0" -v b="$w1" 'BEGIN { printf "%.6f", b - a }')
 
+# a worker kept runnable by batches, quiet: the requests' own figure
+# (compared below with the same load behind the hogs)
+busy=$work/on/logs/busy.log
+load_busy "$P" 0.2
+b0=$(wc -l < "$busy")
+load_busy "$P" 1
+b1=$(wc -l < "$busy")
+quiet_busy=$(meanlog "$busy" "$b0" "$b1")
+
 # with a hog on the worker's cpu; the kernel's figure over the same window
 # at nice -10, so that a woken worker cannot preempt them at once: its
 # waits then stand well above whatever else this machine runs
@@ -187,17 +204,12 @@ nice -n -10 taskset -c 0 bash -c 'while :; do :; done' &
 hog=$!
 nice -n -10 taskset -c 0 bash -c 'while :; do :; done' &
 hog="$hog $!"
-# and the worker at nice 19 for these requests: on a VM, waking an idle
-# vCPU costs a quiet request some 20 us, and a nice-0 worker woken next
-# to the hogs preempts them about as fast; at 19 it waits behind them
-renice -n 19 -p "$(worker_of on)" > /dev/null
 sleep 0.3
 l2=$(wc -l < "$log")
 w2=$(metric "$P" "$W"); c2=$(metric "$P" "$C")
 load "$P" 300; sleep 0.5
 w3=$(metric "$P" "$W"); c3=$(metric "$P" "$C")
 l3=$(wc -l < "$log")
-renice -n 0 -p "$(worker_of on)" > /dev/null
 hog_nz=$(nonzero "$log" "$l2"); hog_us=$(sumlog "$log" "$l2")
 hog_w=$(awk -v a="$w2" -v b="$w3" 'BEGIN { printf "%.6f", b - a }')
 
@@ -207,9 +219,10 @@ hog_w=$(awk -v a="$w2" -v b="$w3" 'BEGIN { printf "%.6f", b - a }')
 # src/test/schedlat_check.c); both sides read with no request in hand
 pid=$(worker_of on)
 load_busy "$P" 0.3
-s4=$(run_delay "$pid"); x4=$(metric "$P" "$W")
+s4=$(run_delay "$pid"); x4=$(metric "$P" "$W"); b4=$(wc -l < "$busy")
 load_busy "$P" 1.5
-x5=$(metric "$P" "$W"); s5=$(run_delay "$pid")
+x5=$(metric "$P" "$W"); s5=$(run_delay "$pid"); b5=$(wc -l < "$busy")
+hog_busy=$(meanlog "$busy" "$b4" "$b5")
 note_busy=$(awk '/Requests\/sec/ { print $2 }' "$work/busy.txt")
 kill $hog; wait $hog 2>/dev/null; hog=
 probe=$(awk -v a="$x4" -v b="$x5" 'BEGIN { printf "%.6f", b - a }')
@@ -219,6 +232,9 @@ echo "# quiet: +$quiet_w s over $((c1 - c0)) waits," \
      "$quiet_nz of $((l1 - l0)) requests non-zero, $quiet_us us in all"
 echo "# hog:   +$hog_w s over $((c3 - c2)) waits," \
      "$hog_nz of $((l3 - l2)) requests non-zero, $hog_us us in all"
+echo "# batches, worker runnable throughout: a request waited $quiet_busy us" \
+     "quiet, $hog_busy us behind the hogs (means of $((b1 - b0)) and" \
+     "$((b5 - b4)) requests)"
 echo "# cross-check: probe +$probe s, kernel run_delay +$kern s" \
      "($note_busy batches/s of 512 rows)"
 
@@ -228,7 +244,14 @@ check "hog: the worker's delay total grows by at least 5 ms" \
 check "hog: some requests log a non-zero \$infer_sched_delay_us" \
     gt "$hog_nz" 0
 check "quiet: less delay than with the hog" gt "$hog_w" "$quiet_w"
-check "quiet: requests waited less than with the hog" gt "$hog_us" "$quiet_us"
+# per request, where the worker stays runnable: with a slow client the
+# waits fall at wakeups, and which wakeup the kernel delays (the head's,
+# outside any request, or the body's, inside one) depends on its
+# scheduler (EEVDF's lag placement here): CI once saw 5193 us quiet
+# against 5023 us hogged over 300 such requests while the worker waited
+# 269 ms in all. A request preempted mid-batch waits whatever the policy
+check "batches: a request waits at least 10 times longer behind the hogs" \
+    ge "$hog_busy" "$(awk -v q="$quiet_busy" 'BEGIN { print 10 * q + 1 }')"
 check "the probe agrees with /proc/<pid>/schedstat within 10%" \
     awk -v p="$probe" -v k="$kern" \
         'BEGIN { d = p - k; if (d < 0) d = -d; exit !(k >= 0.003 && d <= 0.1 * k) }'
