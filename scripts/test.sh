@@ -52,6 +52,10 @@ stage_deploy() {
 stage_unit() {
     (cd "$root" && "$build/test/unit") | tee "$build/unit.log"
     count "$build/unit.log"
+    (cd "$root" && "$build/test/unit_portable") | grep -E "^not ok|passed," \
+        | sed 's/^unit:/unit (-O2, no sanitizers, no SSE2):/' \
+        | tee "$build/unit_portable.log"
+    count "$build/unit_portable.log"
 }
 
 stage_fuzz() {

@@ -2,13 +2,23 @@
 
 #include "infer_trace.h"
 
+#if (defined(__SSE2__))
+#define INFER_TRACE_SSE2  1
+#include <emmintrin.h>
+#else
+#define INFER_TRACE_SSE2  0
+#endif
+
 
 static uint64_t infer_trace_splitmix(uint64_t *x);
 static int infer_trace_unhex(uint8_t *dst, const char *src, size_t n);
 static int infer_trace_zero(const uint8_t *p, size_t n);
 static void infer_trace_put64(uint8_t *p, uint64_t v);
 static void infer_trace_fill(infer_trace_rng_t *rng, uint8_t *dst, size_t n);
+static void infer_trace_hex8(char *dst, const uint8_t *src);
+#if !(INFER_TRACE_SSE2)
 static void infer_trace_hex4(char *dst, const uint8_t *src);
+#endif
 
 
 /* "00" to "ff": byte b's two hex digits at 2 * b */
@@ -234,9 +244,41 @@ infer_trace_start(infer_trace_t *t, infer_trace_rng_t *rng,
 
 
 /*
+ * Eight bytes as sixteen digits.  Every request formats 25 bytes for its
+ * traceparent.  With SSE2 (every x86-64) the nibbles are interleaved in
+ * a vector and 'a' - '0' - 10 is added to those above 9: a dozen
+ * instructions where the word-at-a-time path below takes some 80.
+ */
+
+static void
+infer_trace_hex8(char *dst, const uint8_t *src)
+{
+#if (INFER_TRACE_SSE2)
+    __m128i  v, lo, hi, d, above9, mask;
+
+    mask = _mm_set1_epi8(0x0f);
+    v = _mm_loadl_epi64((const __m128i *) src);
+    lo = _mm_and_si128(v, mask);
+    hi = _mm_and_si128(_mm_srli_epi16(v, 4), mask);
+    d = _mm_unpacklo_epi8(hi, lo);              /* the first digit first */
+
+    above9 = _mm_and_si128(_mm_cmpgt_epi8(d, _mm_set1_epi8(9)),
+                           _mm_set1_epi8('a' - '0' - 10));
+    d = _mm_add_epi8(d, _mm_add_epi8(above9, _mm_set1_epi8('0')));
+
+    _mm_storeu_si128((__m128i *) dst, d);
+#else
+    infer_trace_hex4(dst, src);
+    infer_trace_hex4(dst + 8, src + 4);
+#endif
+}
+
+
+#if !(INFER_TRACE_SSE2)
+
+/*
  * Four bytes as eight digits in a few word operations: each nibble is
  * spread into a byte of x, and 'a' - '0' - 10 is added to those above 9.
- * Every request formats 25 bytes for its traceparent.
  */
 
 static void
@@ -257,14 +299,16 @@ infer_trace_hex4(char *dst, const uint8_t *src)
     infer_trace_put64((uint8_t *) dst, x);      /* the first digit first */
 }
 
+#endif
+
 
 void
 infer_trace_hex(char *dst, const uint8_t *src, size_t n)
 {
     size_t  i;
 
-    for (i = 0; i + 4 <= n; i += 4) {
-        infer_trace_hex4(dst + 2 * i, src + i);
+    for (i = 0; i + 8 <= n; i += 8) {
+        infer_trace_hex8(dst + 2 * i, src + i);
     }
 
     for ( /* void */ ; i < n; i++) {

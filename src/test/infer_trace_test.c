@@ -231,27 +231,33 @@ infer_test_trace(void)
 }
 
 
-/* every byte value in each of a 4-byte group's places, and the tail's */
+/*
+ * every byte value in each place of 25 bytes (a traceparent's: two
+ * 8-byte chunks, the vector path, then the table's tail), against
+ * snprintf
+ */
 
 static void
 test_hex(void)
 {
-    char      got[2 * 5 + 1], want[2 * 5 + 1];
-    size_t    i, b, bad;
-    uint8_t   src[5];
+    char      got[2 * 25 + 1], want[2 * 25 + 1];
+    size_t    i, j, b, bad;
+    uint8_t   src[25];
 
     bad = 0;
 
     for (b = 0; b < 256; b++) {
-        for (i = 0; i < 5; i++) {
+        for (i = 0; i < sizeof(src); i++) {
             memset(src, 0xa5 ^ (int) i, sizeof(src));
             src[i] = (uint8_t) b;
 
-            infer_trace_hex(got, src, 5);
-            snprintf(want, sizeof(want), "%02x%02x%02x%02x%02x", src[0],
-                     src[1], src[2], src[3], src[4]);
+            infer_trace_hex(got, src, sizeof(src));
 
-            bad += (memcmp(got, want, 10) != 0);
+            for (j = 0; j < sizeof(src); j++) {
+                snprintf(want + 2 * j, 3, "%02x", src[j]);
+            }
+
+            bad += (memcmp(got, want, 2 * sizeof(src)) != 0);
         }
     }
 

@@ -868,6 +868,7 @@ test_id_echo(void)
     CHECK(r.has_id && r.id_len == 10);
     CHECK(memcmp(r.id, "a\"b\\c\n\xc3\xa9/\x01", 10) == 0);
 
+    memset(&resp, 0, sizeof(resp));
     resp.model = &m;
     resp.id = r.id;
     resp.id_len = r.id_len;
@@ -1126,6 +1127,7 @@ test_writers(void)
 
     CHECK_STR(infer_v2_platform("onnx"), "onnx_onnxv1");
 
+    memset(&resp, 0, sizeof(resp));
     resp.model = &m1;
     resp.id = NULL;
     resp.id_len = 0;
@@ -1177,6 +1179,7 @@ test_round_trip(void)
         y[i] = r.x[i * 3] + r.x[i * 3 + 1] + r.x[i * 3 + 2];
     }
 
+    memset(&resp, 0, sizeof(resp));
     resp.model = &m;
     resp.id = r.id;
     resp.id_len = r.id_len;
