@@ -192,10 +192,11 @@ quiet_w=$(awk -v a="$w0" -v b="$w1" 'BEGIN { printf "%.6f", b - a }')
 # (compared below with the same load behind the hogs)
 busy=$work/on/logs/busy.log
 load_busy "$P" 0.2
-b0=$(wc -l < "$busy")
+b0=$(wc -l < "$busy"); q0=$(metric "$P" "$W")
 load_busy "$P" 1
-b1=$(wc -l < "$busy")
+b1=$(wc -l < "$busy"); q1=$(metric "$P" "$W")
 quiet_busy=$(meanlog "$busy" "$b0" "$b1")
+quiet_busy_w=$(awk -v a="$q0" -v b="$q1" 'BEGIN { printf "%.6f", b - a }')
 
 # with a hog on the worker's cpu; the kernel's figure over the same window
 # at nice -10, so that a woken worker cannot preempt them at once: its
@@ -234,7 +235,8 @@ echo "# hog:   +$hog_w s over $((c3 - c2)) waits," \
      "$hog_nz of $((l3 - l2)) requests non-zero, $hog_us us in all"
 echo "# batches, worker runnable throughout: a request waited $quiet_busy us" \
      "quiet, $hog_busy us behind the hogs (means of $((b1 - b0)) and" \
-     "$((b5 - b4)) requests)"
+     "$((b5 - b4)) requests); the worker +$quiet_busy_w s in 1 s quiet," \
+     "+$probe s in 1.5 s behind the hogs"
 echo "# cross-check: probe +$probe s, kernel run_delay +$kern s" \
      "($note_busy batches/s of 512 rows)"
 
@@ -243,7 +245,13 @@ check "hog: the worker's delay total grows by at least 5 ms" \
     ge "$hog_w" 0.005
 check "hog: some requests log a non-zero \$infer_sched_delay_us" \
     gt "$hog_nz" 0
-check "quiet: less delay than with the hog" gt "$hog_w" "$quiet_w"
+# where the worker stays runnable, the probe's total: over a slow
+# client's requests the worker mostly sleeps, its few waits are wakeups,
+# and a quiet window's total is whatever else the machine ran (CI saw
+# 50 ms quiet against 23 ms hogged while a compiler ran beside it)
+check "batches: the worker waits at least 10 times longer a second behind the hogs" \
+    ge "$(awk -v p="$probe" 'BEGIN { print p / 1.5 }')" \
+       "$(awk -v q="$quiet_busy_w" 'BEGIN { print 10 * q }')"
 # per request, where the worker stays runnable: with a slow client the
 # waits fall at wakeups, and which wakeup the kernel delays (the head's,
 # outside any request, or the body's, inside one) depends on its
