@@ -1,6 +1,6 @@
 // Offline checks of k8s/, run by scripts/check-k8s.sh:
 //
-//   node validate.mjs ROOT RENDERED OUTDIR
+//   node validate.mjs ROOT RENDERED OUTDIR [COMPONENT]
 //
 // ROOT      the repository
 // RENDERED  `kubectl kustomize k8s/` output, or "-" to render here (the
@@ -9,6 +9,10 @@
 // OUTDIR    where to write rules.yaml (the PrometheusRule's spec, for
 //           promtool) and probes.txt ("PORT PATH HANDLER" a line, for the
 //           live probe check)
+// COMPONENT a kustomize Component on k8s/ (k8s/edge): RENDERED is then
+//           k8s/ with it, and "-" renders it here too (its resources,
+//           its replacing configMapGenerator, its patches merged by name);
+//           the ConfigMap's nginx.conf must be COMPONENT/nginx.conf
 //
 // Prints "ok ...", "FAIL ...", "WARN ..." lines and "validate: N passed,
 // M failed"; exits 1 on a failure.
@@ -25,7 +29,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { dump, load, loadAll } from "js-yaml";
 
-const [root, rendered, outdir] = process.argv.slice(2);
+const [root, rendered, outdir, component] = process.argv.slice(2);
+const confFile = component && existsSync(join(root, component, "nginx.conf"))
+  ? join(component, "nginx.conf") : "k8s/nginx.conf";
 let passed = 0, failed = 0;
 
 function ok(cond, what, detail) {
@@ -57,13 +63,49 @@ function renderHere() {
     for (const c of d.spec?.template?.spec?.containers || [])
       for (const i of k.images || []) if (c.image === i.name) c.image = `${i.newName}:${i.newTag}`;
   }
+  if (component) applyComponent(docs, load(read(join(component, "kustomization.yaml"))));
   return docs;
+}
+
+// a strategic merge, as far as the patches here need it: objects key by
+// key, lists of named objects by name, other lists replaced
+function merge(into, patch) {
+  for (const [k, v] of Object.entries(patch)) {
+    const cur = into[k];
+    if (Array.isArray(v) && Array.isArray(cur) && v.every((x) => x?.name !== undefined)) {
+      for (const x of v) {
+        const hit = cur.find((y) => y.name === x.name);
+        if (hit) merge(hit, x); else cur.unshift(structuredClone(x));
+      }
+    } else if (v && typeof v === "object" && !Array.isArray(v) && cur && typeof cur === "object") {
+      merge(cur, v);
+    } else {
+      into[k] = structuredClone(v);
+    }
+  }
+}
+
+// the Component's resources (kustomize gives them neither the base's
+// namespace nor its labels), ConfigMaps it replaces, and its patches
+function applyComponent(docs, k) {
+  for (const r of k.resources || []) docs.push(...loadAll(read(join(component, r))).filter(Boolean));
+  for (const g of k.configMapGenerator || []) {
+    const cm = docs.find((d) => d.kind === "ConfigMap" && d.metadata.name === g.name);
+    if (!cm || g.behavior !== "replace") throw new Error(`configMapGenerator ${g.name}: only "replace" of a base's ConfigMap is rendered here`);
+    cm.data = Object.fromEntries(g.files.map((f) => [basename(f), read(join(component, f))]));
+  }
+  for (const p of k.patches || []) {
+    const patch = load(read(join(component, p.path)));
+    const target = docs.find((d) => d.kind === patch.kind && d.metadata.name === patch.metadata.name);
+    if (!target) throw new Error(`patch ${p.path}: no ${patch.kind}/${patch.metadata.name}`);
+    merge(target, { spec: patch.spec });
+  }
 }
 
 const docs = rendered === "-"
   ? renderHere()
   : loadAll(readFileSync(rendered, "utf8")).filter(Boolean);
-ok(docs.length > 0, `rendered k8s/: ${docs.length} objects` +
+ok(docs.length > 0, `rendered k8s/${component ? " with " + component : ""}: ${docs.length} objects` +
    (rendered === "-" ? " (without kubectl: no name hashes)" : " (kubectl kustomize)"));
 
 
@@ -173,8 +215,8 @@ const confVolume = pod.volumes.find((v) => v.name === confMount?.name);
 const confMap = (byKind.ConfigMap || []).find((c) => c.metadata.name === confVolume?.configMap?.name);
 ok(confMap && confMap.data[confMount.subPath] !== undefined,
    "the Deployment mounts nginx.conf from a ConfigMap of the kustomization");
-ok(confMap?.data["nginx.conf"] === read("k8s/nginx.conf"),
-   "the ConfigMap's nginx.conf is k8s/nginx.conf");
+ok(confMap?.data["nginx.conf"] === read(confFile),
+   `the ConfigMap's nginx.conf is ${confFile}`);
 
 const conf = parseNginx(confMap.data["nginx.conf"]);
 const http = conf.find((d) => d.name === "http").block;
@@ -226,18 +268,28 @@ const mport = Number(ann["prometheus.io/port"]);
 ok(container.ports.some((p) => p.name === "metrics" && p.containerPort === mport) &&
    handler(locate(mport, ann["prometheus.io/path"])) === "infer_metrics",
    `prometheus.io/port ${mport} and path ${ann["prometheus.io/path"]} reach infer_metrics`);
-ok(!servers.find((s) => s.ports.includes(portOf("http")))?.locations
-     .some((l) => handler(l) === "infer_metrics"),
-   "the traffic port has no metrics location");
+{
+  const traffic = container.ports.filter((p) => p.name !== "metrics");
+  ok(traffic.every((p) => !servers.find((s) => s.ports.includes(p.containerPort))?.locations
+       .some((l) => handler(l) === "infer_metrics")),
+     `the traffic ports (${traffic.map((p) => p.name).join(", ")}) have no metrics location`);
+}
 
 // ports, selectors and references between the objects
-const service = one("Service");
+// the Service with the metrics port (the ServiceMonitor's), and any other
+const services = byKind.Service || [];
+const service = services.find((s) => s.spec.ports.some((p) => p.name === "metrics")) || services[0];
 const labels = deployment.spec.template.metadata.labels;
 const matches = (sel) => Object.entries(sel || {}).every(([k, v]) => labels[k] === v);
 ok(matches(deployment.spec.selector.matchLabels), "the Deployment's selector matches its pods");
-ok(matches(service.spec.selector), "the Service selects the pods");
-ok(service.spec.ports.every((p) => container.ports.some((c) => c.name === p.targetPort)),
-   "the Service's targetPorts are the container's named ports");
+ok(services.every((s) => matches(s.spec.selector)),
+   `the Services (${services.map((s) => s.metadata.name).join(", ")}) select the pods`);
+ok(services.every((s) => s.spec.ports.every((p) => container.ports.some((c) => c.name === p.targetPort))),
+   "the Services' targetPorts are the container's named ports");
+// a load balancer's ports are public: none of them may reach /metrics
+ok(services.filter((s) => s.spec.type === "LoadBalancer").every((s) => s.spec.ports.every((p) =>
+     handler(locate(portOf(p.targetPort), "/metrics")) !== "infer_metrics")),
+   "no LoadBalancer Service port reaches infer_metrics");
 const sm = one("ServiceMonitor");
 ok(Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels[k] === v),
    "the ServiceMonitor selects the Service");
