@@ -6,7 +6,10 @@
 #   scripts/test-image.sh
 #
 #   TEST_IMAGE_BASE=debian:bookworm   use a registry's base image instead
-#   TEST_IMAGE_PORT=18480             host ports PORT (http), PORT+1 (metrics)
+#   TEST_IMAGE_PORT=18480             host ports PORT (http), PORT+1 (metrics),
+#                                     PORT+2 (a second container), PORT+3
+#                                     to PORT+6 (the edge: https, http, its
+#                                     DNS, its application)
 #   TEST_IMAGE_TARBALL=PATH           where the debootstrapped root is kept
 #                                     (default build/image/bookworm-minbase.tar)
 #   TEST_IMAGE_KEEP=1                 keep build/image/storage, the images
@@ -19,7 +22,10 @@
 # so a second run skips debootstrap.  Published ports are on 127.0.0.1
 # only, through slirp4netns: no bridge, no iptables rule is left behind.
 # The container runs as k8s/deployment.yaml runs it: the same
-# capabilities, seccomp profile, read-only root and empty /tmp.
+# capabilities, seccomp profile, read-only root and empty /tmp.  A second
+# one serves k8s/edge/nginx.conf as the edge component runs it: TLS and
+# HTTP/2 with a certificate made here, a prediction and a request proxied
+# to an application on the host through the same listener.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,7 +57,7 @@ skip() { skipped=$((skipped + 1)); say "skip $*"; }
 # --- tools ---------------------------------------------------------------
 
 need="podman buildah runc slirp4netns debootstrap golang-github-containers-common
-      curl jq gcc libc6-dev"
+      curl jq gcc libc6-dev openssl python3"
 missing=""
 for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
@@ -356,6 +362,109 @@ if has infer_sched_probe; then
     podman rm -f -t 0 nginx-infer-test2 > /dev/null 2>&1
 fi
 
+
+# --- the edge: k8s/edge/nginx.conf served by the image ------------------------
+
+# The image as k8s/edge runs it: the edge's nginx.conf mounted over the
+# image's (the ConfigMap), a kubernetes.io/tls Secret's two files at
+# /etc/nginx/tls (made here), the same capabilities, profile and
+# read-only root.  The application (k8s/edge/test/echo-upstream.py) and
+# the cluster's DNS (k8s/edge/test/dns.py) run on the host's loopback,
+# which slirp4netns shows the container as 10.0.2.2: the resolver and the
+# Service's port are pointed there, nothing else of the file changes.
+edge=$work/edge
+rm -rf "$edge"
+mkdir -p "$edge/tls"
+esport=$((port + 3)); eport=$((port + 4)); dnsport=$((port + 5)); upport=$((port + 6))
+app=app.default.svc.cluster.local
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=app.example.com \
+    -addext subjectAltName=DNS:app.example.com \
+    -keyout "$edge/tls/tls.key" -out "$edge/tls/tls.crt" 2> "$edge/openssl.err"
+ok $? "openssl: a certificate for app.example.com (the TLS Secret)" "$(cat "$edge/openssl.err")"
+sed -E \
+    -e "s|^([[:space:]]*resolver[[:space:]]+)kube-dns\\.kube-system\\.svc\\.cluster\\.local\\b|\\110.0.2.2:$dnsport|" \
+    -e "s|$app:80;|$app:$upport;|" \
+    "$root/k8s/edge/nginx.conf" > "$edge/nginx.conf"
+[ "$(grep -c "10.0.2.2:$dnsport\\|$app:$upport;" "$edge/nginx.conf")" = 2 ]
+ok $? "k8s/edge/nginx.conf: the resolver and the Service's port pointed at the host"
+
+for p in $esport $eport $upport; do
+    ss -Htln "sport = :$p" | grep -q . && die "port $p is in use"
+done
+echo 10.0.2.2 > "$edge/dns-answer"
+edgepids=()
+/usr/bin/python3 "$root/k8s/edge/test/dns.py" 127.0.0.1 $dnsport $app "$edge/dns-answer" &
+edgepids+=($!)
+/usr/bin/python3 "$root/k8s/edge/test/echo-upstream.py" 127.0.0.1 $upport app &
+edgepids+=($!)
+trap 'kill "${edgepids[@]}" 2>/dev/null; cleanup' EXIT
+
+podman run -d --name nginx-infer-edge-test \
+    --network slirp4netns:port_handler=slirp4netns,allow_host_loopback=true \
+    -p 127.0.0.1:$esport:8443 -p 127.0.0.1:$eport:8080 \
+    -v "$edge/nginx.conf:/etc/nginx/nginx.conf:ro" \
+    -v "$edge/tls:/etc/nginx/tls:ro" \
+    "${secure[@]}" --security-opt seccomp="$profile" "$image" \
+    > /dev/null 2> >(quiet)
+ok $? "podman run: the edge (127.0.0.1:$esport https, :$eport http)"
+
+# the certificate is checked, not skipped: curl resolves the name to the
+# published port and trusts the test's certificate only
+tls=(--cacert "$edge/tls/tls.crt" --resolve "app.example.com:$esport:127.0.0.1")
+eurl=https://app.example.com:$esport
+for _ in $(seq 50); do
+    curl -fs "${tls[@]}" "$eurl/health" > /dev/null && break
+    sleep 0.2
+done
+
+out=$(curl -s "${tls[@]}" --http2 -w '\n%{http_version}' -XPOST -H "$json" \
+      -d '{"features":[1.0,2.0,3.5]}' "$eurl/predict")
+[ "$(jq .prediction <<< "${out%$'\n'*}" 2>/dev/null)" = 6.5 ] \
+    && [ "${out##*$'\n'}" = 2 ]
+ok $? "edge: POST /predict over TLS (the Secret's certificate) and HTTP/2 answers 6.5" "$out"
+
+tp=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+out=$(curl -s "${tls[@]}" --http2 -D "$edge/proxied.head" -w '\n%{http_version}' \
+      -H 'X-Request-ID: image-req-7' -H "traceparent: $tp" \
+      -H 'X-Forwarded-For: 203.0.113.7' "$eurl/shop/cart?item=1")
+body=${out%$'\n'*}
+jq -e --arg tp "$tp" '
+    select(.server == "app" and .path == "/shop/cart?item=1"
+           and .headers["x-request-id"] == "image-req-7"
+           and .headers.traceparent == $tp
+           and .headers["x-forwarded-proto"] == "https"
+           and .headers.host == "app.example.com")' <<< "$body" > /dev/null \
+    && [ "${out##*$'\n'}" = 2 ] \
+    && grep -qi '^x-request-id: image-req-7' "$edge/proxied.head"
+ok $? "edge: GET /shop/cart on the same listener, HTTP/2, reaches the application with X-Request-ID and traceparent" "$out"
+
+# the published port reaches nginx from slirp4netns' 10.0.2.x, a private
+# address the edge trusts (a load balancer's, in a cluster): the
+# client's X-Forwarded-For is its address, as behind an L7 balancer
+peer=$(jq -r '.headers["x-real-ip"]' <<< "$body" 2>/dev/null)
+[ "$peer" = 203.0.113.7 ]
+ok $? "edge: from a trusted proxy's address, X-Forwarded-For gives the client's (X-Real-IP 203.0.113.7)" \
+   "X-Real-IP $peer"
+
+out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' \
+      -H 'Host: app.example.com' "http://127.0.0.1:$eport/shop")
+[ "$out" = "308 https://app.example.com/shop" ]
+ok $? "edge: port 80 redirects to https (308)" "$out"
+
+sleep 1.5       # the access logs' flush=1s
+podman logs nginx-infer-edge-test > "$edge/container.log" 2>&1
+line=$(grep '"uri":"/shop/cart"' "$edge/container.log" | tail -1)
+jq -e 'select(.request_id == "image-req-7" and .upstream_status == "200"
+              and .http2 == "h2" and .remote_addr == "203.0.113.7")' \
+    <<< "$line" > /dev/null
+ok $? "edge: the proxied request's log line is JSON with its request id, upstream status and h2" "$line"
+line=$(grep '"uri":"/predict"' "$edge/container.log" | tail -1)
+jq -e 'select(.model == "example" and .status == 200)' <<< "$line" > /dev/null
+ok $? "edge: the prediction's log line is the module's JSON" "$line"
+
+podman rm -f -t 0 nginx-infer-edge-test > /dev/null 2>&1
+kill "${edgepids[@]}" 2>/dev/null
+trap cleanup EXIT
 
 # --- preStop: in-flight requests finish ------------------------------------
 
