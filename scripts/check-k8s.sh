@@ -287,6 +287,16 @@ node "$npmdir/validate.mjs" "$root" "$erendered" "$edge" k8s/edge \
     > "$edge/validate.log" 2>&1
 tally "$edge/validate.log" validate $?
 
+# the module's settings of the two files stay the same (the edge's says
+# so): models, metrics, probe, traces, workers
+shared='^[[:space:]]*(infer_[a-z_]+[[:space:]]|worker_processes|user)[^;{]*;'
+diff <(grep -E "$shared" "$root/k8s/nginx.conf" | grep -v 'infer_otel off' \
+       | sed 's/  */ /g') \
+     <(grep -E "$shared" "$root/k8s/edge/nginx.conf" | grep -v 'infer_otel off' \
+       | sed 's/  */ /g') > "$edge/shared.diff"
+ok $? "k8s/edge/nginx.conf has k8s/nginx.conf's module settings, workers and user" \
+   "$(cat "$edge/shared.diff")"
+
 # the image's /etc/nginx with the edge's nginx.conf, a certificate for
 # the Secret's files, and what only a cluster has pointed at loopback:
 # the resolver at dns.py, the application's port at echo-upstream.py's,
