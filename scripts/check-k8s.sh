@@ -63,6 +63,8 @@ command -v node > /dev/null || missing="$missing nodejs"
 command -v npm > /dev/null || missing="$missing npm"
 command -v promtool > /dev/null || missing="$missing prometheus"
 for c in jq curl openssl; do command -v $c > /dev/null || missing="$missing $c"; done
+# the edge's application and DNS (k8s/edge/test/)
+[ -x /usr/bin/python3 ] || missing="$missing python3"
 if [ -n "$missing" ]; then
     if [ "$(id -u)" != 0 ]; then
         say "missing packages:$missing (run as root, or install them)"
