@@ -81,6 +81,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+echo "=== the edge (k8s/edge/nginx.conf): /predict, and a request it proxies"
 [[ -f $MODULE ]] || die "no module at $MODULE: run make"
 for p in $PLAIN_PORT $EDGE_PORT $UP_PORT $DNS_PORT $SPARE_PORT; do
     ! ss -Htln "sport = :$p" | grep -q . || die "port $p is in use: set PORT"
