@@ -216,6 +216,7 @@ bench: $(MODULE) $(BUILD)/bench/xgb_bench $(BENCH_DATA) \
 	    ONNX_MODEL=$(ONNX_BENCH_DIR)/bench_mlp.onnx OTEL=1 \
 	    ONNX_REQUEST=bench/mlp30.json \
 	    SCHED_ATTACH=$(BUILD)/bench/sched_attach bench/run.sh
+	@MODULE=$(MODULE) DURATION=$(BENCH_SECONDS) bench/edge.sh
 	@echo "=== instructions per request (callgrind): what load does not move"
 	@MODULE=$(MODULE) bench/instructions.sh
 
