@@ -1004,13 +1004,138 @@ infer_json_write_error(infer_buf_t *out, const char *msg)
  * strtod() gives.  Other numbers go to strtod().
  */
 
+#if (defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+
+/*
+ * How many of the 8 characters in w (the first in its low byte) are
+ * digits before the first that is not.  x is each byte less '0' when its
+ * high nibble was 3; a byte is not a digit when that high nibble is left,
+ * or when adding 6 carries into it (the low nibble was above 9).  A carry
+ * out of a byte can only spoil the bytes after the first bad one.
+ */
+
+static unsigned
+infer_json_digits8(uint64_t w)
+{
+    uint64_t  x, bad;
+
+    x = w ^ 0x3030303030303030ULL;
+    bad = (x | (x + 0x0606060606060606ULL)) & 0xf0f0f0f0f0f0f0f0ULL;
+
+    return bad ? (unsigned) __builtin_ctzll(bad) / 8 : 8;
+}
+
+
+/*
+ * The value of the first n (1 to 8) digits of w: shifted up so that they
+ * end in the high byte, zeros before them, then the pairs, quads and the
+ * whole word combined by three multiplications (the known SWAR method).
+ */
+
+static uint64_t
+infer_json_value8(uint64_t w, unsigned n)
+{
+    w <<= 8 * (8 - n);
+    w = ((w & 0x0f0f0f0f0f0f0f0fULL) * 2561) >> 8;
+    w = ((w & 0x00ff00ff00ff00ffULL) * 6553601) >> 16;
+
+    return ((w & 0x0000ffff0000ffffULL) * 42949672960001ULL) >> 32;
+}
+
+
+/*
+ * The common number, -?D{1,7}(.D{1,8})?, where 17 bytes can be read from
+ * after its sign: the digits before and after the point read a word each.
+ * The same m and exponent as the byte loop below, so the same value (at
+ * most 15 digits: m < 2^53, the exact case).  NULL for anything else,
+ * which the byte loop then reads (a body's last numbers among them).
+ */
+
+static const char *
+infer_json_scan_short(const char *s, const char *end, double *d)
+{
+    int          neg;
+    unsigned     n, frac;
+    uint64_t     w, m;
+    const char  *p;
+
+    static const uint64_t  pow10[9] = {
+        1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000
+    };
+
+    neg = (s < end && *s == '-');
+    p = s + neg;
+
+    if (end - p < 17) {
+        return NULL;
+    }
+
+    memcpy(&w, p, 8);
+    n = infer_json_digits8(w);
+
+    if (n == 0 || n == 8 || (*p == '0' && n > 1)) {
+        return NULL;
+    }
+
+    m = infer_json_value8(w, n);
+    p += n;
+    frac = 0;
+
+    if (*p == '.') {
+        memcpy(&w, p + 1, 8);
+        frac = infer_json_digits8(w);
+
+        if (frac == 0 || (frac == 8 && p[9] >= '0' && p[9] <= '9')) {
+            return NULL;
+        }
+
+        m = m * pow10[frac] + infer_json_value8(w, frac);
+        p += 1 + frac;
+    }
+
+    if (*p == 'e' || *p == 'E') {
+        return NULL;
+    }
+
+    *d = frac ? (double) m / infer_json_pow10[frac] : (double) m;
+    *d = neg ? -*d : *d;
+
+    return p;
+}
+
+#endif
+
+
+/*
+ * strtod() of len characters at s: out of line, so that the array (and
+ * the stack protector's check it brings) is not paid by every number
+ */
+
+static __attribute__((noinline)) double
+infer_json_strtod(const char *s, size_t len)
+{
+    char  buf[INFER_JSON_MAX_NUMBER + 1];
+
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+
+    return strtod(buf, NULL);
+}
+
+
 const char *
 infer_json_scan_number(const char *s, const char *end, double *d)
 {
     int          neg, eneg, exp, e, exact;
-    char         buf[INFER_JSON_MAX_NUMBER + 1];
     uint64_t     m;
     const char  *p, *digits;
+
+#if (defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+    p = infer_json_scan_short(s, end, d);
+    if (p != NULL) {
+        return p;
+    }
+#endif
 
     p = s;
     neg = (p < end && *p == '-');
@@ -1071,9 +1196,7 @@ infer_json_scan_number(const char *s, const char *end, double *d)
         *d = neg ? -*d : *d;
 
     } else {
-        memcpy(buf, s, p - s);
-        buf[p - s] = '\0';
-        *d = strtod(buf, NULL);
+        *d = infer_json_strtod(s, p - s);
     }
 
     return p;

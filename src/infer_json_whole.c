@@ -105,6 +105,7 @@ infer_request_parse_whole(const infer_request_opts_t *opts,
 declined:
 
     infer_free(alloc, x);
+    req->x = NULL;                  /* nothing of it to use or to free */
 
     return INFER_DECLINED;
 }

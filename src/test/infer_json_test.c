@@ -35,6 +35,7 @@ static void test_format_float(void);
 static void test_format_float_paths(void);
 static int same_text(float v);
 static void test_parse_double(void);
+static void test_scan_number(void);
 static void test_whole(void);
 static int whole(const char *body, size_t max_rows, infer_request_t *req);
 static void test_nested_rows(void);
@@ -533,6 +534,112 @@ test_parse_double(void)
 }
 
 
+/* JSON's number grammar, greedy as the reader is: where it ends, or NULL */
+
+static const char *
+ref_number_end(const char *p, const char *end)
+{
+    const char  *q;
+
+    p += (p < end && *p == '-');
+
+    if (p < end && *p == '0') {
+        p++;
+    } else if (p < end && *p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9') { p++; }
+    } else {
+        return NULL;
+    }
+
+    if (p < end && *p == '.') {
+        for (q = ++p; p < end && *p >= '0' && *p <= '9'; p++) { }
+        if (p == q) {
+            return NULL;
+        }
+    }
+
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        p += (p < end && (*p == '+' || *p == '-'));
+        for (q = p; p < end && *p >= '0' && *p <= '9'; p++) { }
+        if (p == q) {
+            return NULL;
+        }
+    }
+
+    return p;
+}
+
+
+/*
+ * Numbers as a body has them, followed by what follows them there, the
+ * buffer cut at every length from the number's own: the 8-digit word
+ * path and the byte loop must end where the grammar does, give strtod()'s
+ * double, and refuse what JSON refuses.
+ */
+
+static void
+test_scan_number(void)
+{
+    int          i, j, len, cut, bad_value, bad_end, refused_ok;
+    char         s[96], text[48];
+    double       d, want;
+    unsigned     seed;
+    const char  *end, *ref;
+    const char  *after[] = { ",", "]", "}", " ", "e5", "E-2", ".", "" };
+    const char  *refused[] = {
+        "01.5", "1.", "-", ".5", "1.e5", "-01", "00", "1.x", "--1", "+1",
+        "-a", "1e", "1e+", "0012345678,", "12345678.,"
+    };
+
+    bad_value = bad_end = 0;
+    seed = 777;
+
+    for (i = 0; i < 100000; i++) {
+        seed = seed * 1103515245 + 12345;
+        len = 1 + (int) ((seed >> 8) % 17);             /* 1 to 17 digits */
+        j = (int) ((seed >> 16) % (len + 1));           /* that many whole */
+
+        snprintf(text, sizeof(text), "%s%s%.*s%s%.*s",
+                 (seed & 1) ? "-" : "", (j == 0) ? "0" : "",
+                 j, "98765432123456789", (j < len) ? "." : "",
+                 len - j, "12345678909876543");
+
+        snprintf(s, sizeof(s), "%s%s,1,2,3,4,5,6,7,8", text,
+                 after[(seed >> 4) % (sizeof(after) / sizeof(after[0]))]);
+
+        for (cut = (int) strlen(text); cut <= (int) strlen(s); cut++) {
+            end = infer_json_scan_number(s, s + cut, &d);
+            ref = ref_number_end(s, s + cut);
+
+            if (end != ref) {
+                bad_end++;
+                continue;
+            }
+
+            if (end != NULL) {
+                memcpy(text, s, end - s);
+                text[end - s] = '\0';
+                want = strtod(text, NULL);
+                bad_value += (d != want || signbit(d) != signbit(want));
+            }
+        }
+    }
+
+    CHECK(bad_end == 0);
+    CHECK(bad_value == 0);
+
+    refused_ok = 0;
+
+    for (j = 0; j < (int) (sizeof(refused) / sizeof(refused[0])); j++) {
+        snprintf(s, sizeof(s), "%s,1,2,3,4,5,6,7,8", refused[j]);
+        refused_ok += (infer_json_scan_number(s, s + strlen(s), &d) == NULL);
+    }
+
+    CHECK(refused_ok == (int) (sizeof(refused) / sizeof(refused[0])));
+}
+
+
 /* rows nested as a model's [2][3]: whole, in chunks of every size, refused */
 
 static void
@@ -665,6 +772,7 @@ infer_test_json(void)
     test_format_float();
     test_format_float_paths();
     test_parse_double();
+    test_scan_number();
     test_whole();
     test_nested_rows();
     test_nested_responses();
