@@ -217,8 +217,14 @@ bench: $(MODULE) $(BUILD)/bench/xgb_bench $(BENCH_DATA) \
 	    ONNX_REQUEST=bench/mlp30.json \
 	    SCHED_ATTACH=$(BUILD)/bench/sched_attach bench/run.sh
 	@MODULE=$(MODULE) DURATION=$(BENCH_SECONDS) bench/edge.sh
+	@echo "=== unloaded latency: one connection, p50 and p99"
+	@MODULE=$(MODULE) XGB_MODEL=$(BENCH_DATA) ROUNDS=5 CONNS=1 \
+	    DURATION=$(BENCH_SECONDS) XGB_REQUEST=$(BUILD)/bench/bench_row.json \
+	    bench/run.sh
 	@echo "=== instructions per request (callgrind): what load does not move"
-	@MODULE=$(MODULE) bench/instructions.sh
+	@MODULE=$(MODULE) NGINX=$$(scripts/build-nginx-symbols.sh) \
+	    XGB_MODEL=$(BENCH_DATA) XGB_REQUEST=$(BUILD)/bench/bench_row.json \
+	    bench/instructions.sh
 
 # the --bench models and their .ref.json (resnet18's written last): too
 # large to commit

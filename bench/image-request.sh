@@ -26,6 +26,7 @@ PORT=${PORT:-18090}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 NGINX=${NGINX:-/usr/sbin/nginx}
+export -n NGINX     # nginx reads an exported NGINX as its inherited sockets
 PREFIX=$ROOT/build/bench/image-request
 PICTURE=$IMAGES/photo500x375.jpg
 

@@ -23,7 +23,9 @@
 #   MODULE        built module (default build/ngx_http_infer_module.so)
 #   DURATION      seconds per timed run (default 5)
 #   ROUNDS        rounds; each round runs every case once (default 5)
-#   CONNS         wrk connections (default 32)
+#   CONNS         wrk connections (default 32); 1 measures unloaded
+#                 latency: the summary then gives each case's p50 and p99
+#                 beside its reference's instead of CPU ratios
 #   GOAL          max acceptable predict/baseline CPU ratio (default 1.15)
 #   WARMUP        seconds of unmeasured warm-up per case (default 1; 0 = off)
 #   PORT          listen port on 127.0.0.1 (default 18080)
@@ -69,6 +71,7 @@ ROOT=$(cd "$BENCH_DIR/.." && pwd)
 cd "$ROOT"
 
 NGINX=${NGINX:-/usr/sbin/nginx}
+export -n NGINX     # nginx reads an exported NGINX as its inherited sockets
 MODULE=${MODULE:-build/ngx_http_infer_module.so}
 DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-5}
@@ -673,6 +676,10 @@ print_summary() {
         printf 'NOTE: %s of %s runs shared the machine with other processes (oth%% > 10): CPU figures are inflated and the ratio noisier; rerun when the machine is quiet.\n' \
             "$busy" "$(wc -l <"$RESULTS")"
     fi
+    if ((CONNS == 1)); then
+        print_latency "$first"
+        return
+    fi
     for c in "${CASES[@]}"; do
         read -r name loc lua req goal ref <<<"$c"
         [[ -n $goal ]] || continue          # a reference
@@ -696,6 +703,26 @@ print_summary() {
             fi
             printf 'GOAL ratio <= %s: %s\n' "$goal" "$verdict"
         fi
+    done
+}
+
+# One connection (CONNS=1): what a caller waiting for each answer feels,
+# request after request with nothing else in flight.  Each case's p50 and
+# p99 (medians over the rounds) beside its reference's, and the difference
+print_latency() {
+    local c name loc lua req goal ref p50 p99 r50 r99
+    printf 'Unloaded latency (one connection, wrk --latency; medians of %s rounds):\n' "$ROUNDS"
+    for c in "${CASES[@]}"; do
+        read -r name loc lua req goal ref <<<"$c"
+        [[ -n $goal && $goal != - ]] || continue        # a reference
+        ref=${ref:-$1}
+        p50=$(case_values "$name" 7 | median)
+        p99=$(case_values "$name" 8 | median)
+        r50=$(case_values "$ref" 7 | median)
+        r99=$(case_values "$ref" 8 | median)
+        printf '  %-13s p50 %6.1f us (%s %6.1f, %+5.1f)   p99 %6.1f us (%s %6.1f, %+5.1f)\n' \
+            "$name" "$p50" "$ref" "$r50" "$(fcalc "$p50 - $r50")" \
+            "$p99" "$ref" "$r99" "$(fcalc "$p99 - $r99")"
     done
 }
 
