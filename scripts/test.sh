@@ -10,7 +10,9 @@
 # OTLP receiver: the wire, 503/400/hang/nothing listening, reload and quit
 # bounds, HTTPS, scripts/test-otel-live.py), images (image bodies against
 # PIL + torchvision: t/images/parity.py and scripts/test-images-live.py),
-# reload (reloads under load, scripts/test-reload-live.py), cgroup (CPU
+# reload (reloads under load, scripts/test-reload-live.py), log (the
+# shipped JSON log line written in one pass equals it spelled out field by
+# field, scripts/test-log-live.py), cgroup (CPU
 # throttling under a quota, scripts/test-cgroup-live.sh), schedlat (the
 # scheduler-delay probe against a live nginx, a CPU hog and capsh: root
 # only, it says so loudly otherwise), memory (4 workers serving ResNet-18
@@ -19,7 +21,7 @@
 # gen_onnx.py, and gen_images.py's references from the committed model,
 # must equal the committed ones; skipped only where python3-xgboost is not
 # installable).
-# Default: all thirteen.
+# Default: all fourteen.
 # Environment: NGINX_BIN (the binary; not NGINX, which nginx itself reads
 # as inherited sockets and then stays in the foreground), MODULE (the .so to load, empty for a
 # static build), FUZZ_TIME (seconds per harness), PROVE_FILES (default
@@ -28,7 +30,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
-stages=${*:-deploy unit conformance fuzz prove live otel images reload cgroup schedlat memory fixtures}
+stages=${*:-deploy unit conformance fuzz prove live otel images reload log cgroup schedlat memory fixtures}
 passed=0
 failed=0
 
@@ -168,6 +170,14 @@ stage_reload() {
     /usr/bin/python3 "$root/scripts/test-reload-live.py" 2>&1 \
         | tee "$build/reload-live.log"
     count "$build/reload-live.log"
+}
+
+# the shipped JSON log line, written in one pass ($infer_log_json), against
+# the same line spelled out field by field, over requests of every kind
+stage_log() {
+    /usr/bin/python3 "$root/scripts/test-log-live.py" 2>&1 \
+        | tee "$build/log-live.log"
+    count "$build/log-live.log"
 }
 
 # CPU throttling against the kernel: nginx in a cgroup with a CPU quota

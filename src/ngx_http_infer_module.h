@@ -298,6 +298,25 @@ ngx_uint_t ngx_http_infer_model_index(ngx_http_infer_main_conf_t *imcf,
 uint64_t ngx_http_infer_now_ms(void);
 ngx_int_t ngx_http_infer_add_variables(ngx_conf_t *cf);
 
+/* the log variables, and the whole JSON line made of them */
+typedef enum {
+    NGX_HTTP_INFER_VAR_MODEL = 0,
+    NGX_HTTP_INFER_VAR_MODEL_VERSION,
+    NGX_HTTP_INFER_VAR_STATUS,
+    NGX_HTTP_INFER_VAR_BATCH_SIZE,
+    NGX_HTTP_INFER_VAR_LATENCY_US,
+    NGX_HTTP_INFER_VAR_PREDICTION,
+    NGX_HTTP_INFER_VAR_TRACE_ID,
+    NGX_HTTP_INFER_VAR_SPAN_ID,
+    NGX_HTTP_INFER_VAR_SCHED_DELAY_US,
+    NGX_HTTP_INFER_VAR_TRACE_SAMPLED
+} ngx_http_infer_var_e;
+
+ngx_int_t ngx_http_infer_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+ngx_int_t ngx_http_infer_log_json_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
 /* the scheduler-delay probe */
 extern ngx_conf_enum_t  ngx_http_infer_sched_probes[];
 

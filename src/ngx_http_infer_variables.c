@@ -9,22 +9,6 @@
 #include "ngx_http_infer_module.h"
 
 
-typedef enum {
-    NGX_HTTP_INFER_VAR_MODEL = 0,
-    NGX_HTTP_INFER_VAR_MODEL_VERSION,
-    NGX_HTTP_INFER_VAR_STATUS,
-    NGX_HTTP_INFER_VAR_BATCH_SIZE,
-    NGX_HTTP_INFER_VAR_LATENCY_US,
-    NGX_HTTP_INFER_VAR_PREDICTION,
-    NGX_HTTP_INFER_VAR_TRACE_ID,
-    NGX_HTTP_INFER_VAR_SPAN_ID,
-    NGX_HTTP_INFER_VAR_SCHED_DELAY_US,
-    NGX_HTTP_INFER_VAR_TRACE_SAMPLED
-} ngx_http_infer_var_e;
-
-
-static ngx_int_t ngx_http_infer_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_infer_var_number(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uint64_t n);
 static ngx_int_t ngx_http_infer_var_hex(ngx_http_request_t *r,
@@ -63,6 +47,11 @@ static ngx_http_variable_t  ngx_http_infer_vars[] = {
     { ngx_string("infer_trace_sampled"), NULL, ngx_http_infer_variable,
       NGX_HTTP_INFER_VAR_TRACE_SAMPLED, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    /* the shipped JSON log's whole line: ngx_http_infer_log_line.c */
+
+    { ngx_string("infer_log_json"), NULL, ngx_http_infer_log_json_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -86,7 +75,7 @@ ngx_http_infer_add_variables(ngx_conf_t *cf)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_infer_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     uintptr_t data)
 {
