@@ -3,6 +3,7 @@
 #   make              build build/ngx_http_infer_module.so
 #   make run          serve conf/nginx.conf on 127.0.0.1:8080 (foreground)
 #   make test         unit tests, fuzz smoke runs, the t/ suite, the live metrics
+#   make fuzz-campaign  longer fuzzing whose finds join src/test/corpus/
 #   make test-hup     the t/ suite with nginx reloaded between blocks
 #   make test-live    metrics under load, reload, SIGKILL, real Prometheus
 #   make test-otel    the trace exporter against a live OTLP receiver
@@ -42,7 +43,8 @@ CORE_FLAGS := -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(CORE_INCS)
 SANITIZE   := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
 FUZZ_TIME  ?= 10
 
-.PHONY: all deps run test unit fuzz-smoke test-hup test-live test-otel \
+.PHONY: all deps run test unit fuzz-smoke fuzz-campaign test-hup test-live \
+        test-otel \
         test-valgrind \
         test-deploy test-image load bench clean
 
@@ -126,6 +128,14 @@ FUZZERS    := request model v2 traceparent xgboost onnx otel_span otel_http \
 
 fuzz-smoke: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 	@scripts/fuzz.sh $(FUZZ_TIME) $(FUZZERS)
+
+# FUZZ_SECONDS per harness, one at a time on one CPU at nice 19; what adds
+# coverage joins src/test/corpus/NAME, minimised (commit it), and
+# build/fuzz/campaign/summary.md has the coverage before and after
+FUZZ_SECONDS ?= 300
+
+fuzz-campaign: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
+	@scripts/fuzz.sh --campaign $(FUZZ_SECONDS) $(FUZZERS)
 
 # ONNX's operator conformance cases (libonnx-testdata), under the
 # sanitizers too
