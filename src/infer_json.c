@@ -1044,32 +1044,11 @@ infer_json_value8(uint64_t w, unsigned n)
 
 
 /*
- * Up to 8 bytes at p as a word, the first in its low byte; past end, zero
- * bytes (not digits, so a run of digits stops there).
- */
-
-static uint64_t
-infer_json_word8(const char *p, const char *end)
-{
-    uint64_t  w;
-
-    if (end - p >= 8) {
-        memcpy(&w, p, 8);                   /* one load */
-        return w;
-    }
-
-    w = 0;
-    memcpy(&w, p, end - p);
-
-    return w;
-}
-
-
-/*
- * The common number, -?D{1,7}(.D{1,8})?: the digits before and after the
- * point read a word each.  The same m and exponent as the byte loop
- * below, so the same value (at most 15 digits: m < 2^53, the exact case).
- * NULL for anything else, which the byte loop then reads.
+ * The common number, -?D{1,7}(.D{1,8})?, where 17 bytes can be read from
+ * after its sign: the digits before and after the point read a word each.
+ * The same m and exponent as the byte loop below, so the same value (at
+ * most 15 digits: m < 2^53, the exact case).  NULL for anything else,
+ * which the byte loop then reads (a body's last numbers among them).
  */
 
 static const char *
@@ -1087,11 +1066,11 @@ infer_json_scan_short(const char *s, const char *end, double *d)
     neg = (s < end && *s == '-');
     p = s + neg;
 
-    if (p >= end) {
+    if (end - p < 17) {
         return NULL;
     }
 
-    w = infer_json_word8(p, end);
+    memcpy(&w, p, 8);
     n = infer_json_digits8(w);
 
     if (n == 0 || n == 8 || (*p == '0' && n > 1)) {
@@ -1102,13 +1081,11 @@ infer_json_scan_short(const char *s, const char *end, double *d)
     p += n;
     frac = 0;
 
-    if (p < end && *p == '.') {
-        w = infer_json_word8(p + 1, end);
+    if (*p == '.') {
+        memcpy(&w, p + 1, 8);
         frac = infer_json_digits8(w);
 
-        if (frac == 0
-            || (frac == 8 && p + 9 < end && p[9] >= '0' && p[9] <= '9'))
-        {
+        if (frac == 0 || (frac == 8 && p[9] >= '0' && p[9] <= '9')) {
             return NULL;
         }
 
@@ -1116,7 +1093,7 @@ infer_json_scan_short(const char *s, const char *end, double *d)
         p += 1 + frac;
     }
 
-    if (p < end && (*p == 'e' || *p == 'E')) {
+    if (*p == 'e' || *p == 'E') {
         return NULL;
     }
 
