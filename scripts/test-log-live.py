@@ -226,6 +226,13 @@ def main():
           "the one-pass line equals the spelled-out one, byte for byte "
           "(%d of %d lines differ)" % (len(differ), len(fields)))
 
+    with open(os.path.join(WORK, "error.log"), "rb") as f:
+        alerts = [l for l in f.read().splitlines()
+                  if b"[alert]" in l or b"[crit]" in l or b"[emerg]" in l]
+    for l in alerts[:3]:
+        print("#  " + l.decode("latin-1"))
+    check(not alerts, "no [alert], [crit] or [emerg] in the error log")
+
     bad = 0
     for line in fast:
         try:

@@ -22,32 +22,12 @@ typedef struct {
 } ngx_http_infer_log_field_t;
 
 
-/* the line's text between its fields, and each field's source */
+/* the fields, in the line's order */
 
 enum {
     F_TIME = 0, F_ADDR, F_METHOD, F_URI, F_STATUS, F_REQUEST_TIME, F_SENT,
     F_MODEL, F_VERSION, F_INFER_STATUS, F_BATCH, F_LATENCY, F_PREDICTION,
     F_TRACE_ID, F_SPAN_ID, F_SAMPLED, F_N
-};
-
-static ngx_str_t  ngx_http_infer_log_text[F_N + 1] = {
-    ngx_string("{\"time\":\""),
-    ngx_string("\",\"remote_addr\":\""),
-    ngx_string("\",\"method\":\""),
-    ngx_string("\",\"uri\":\""),
-    ngx_string("\",\"status\":"),
-    ngx_string(",\"request_time\":"),
-    ngx_string(",\"bytes_sent\":"),
-    ngx_string(",\"model\":\""),
-    ngx_string("\",\"model_version\":\""),
-    ngx_string("\",\"infer_status\":\""),
-    ngx_string("\",\"batch_size\":"),
-    ngx_string(",\"latency_us\":"),
-    ngx_string(",\"prediction\":\""),
-    ngx_string("\",\"trace_id\":\""),
-    ngx_string("\",\"span_id\":\""),
-    ngx_string("\",\"trace_sampled\":"),
-    ngx_string("}")
 };
 
 /* the module's variable behind each of its fields */
@@ -62,6 +42,27 @@ static ngx_uint_t  ngx_http_infer_log_var[F_N] = {
 };
 
 
+/*
+ * The text before each field, and after the last.  Written out one by one
+ * (ngx_http_infer_log_put()), so that each length is a constant and the
+ * compiler copies each piece in a few moves instead of calling memcpy();
+ * NGX_HTTP_INFER_LOG_TEXT is their sum (checked after every line).
+ */
+
+#define NGX_HTTP_INFER_LOG_TEXT                                               \
+    (sizeof("{\"time\":\"\",\"remote_addr\":\"\",\"method\":\"\","            \
+            "\"uri\":\"\",\"status\":,\"request_time\":,\"bytes_sent\":,"    \
+            "\"model\":\"\",\"model_version\":\"\",\"infer_status\":\"\","   \
+            "\"batch_size\":,\"latency_us\":,\"prediction\":\"\","           \
+            "\"trace_id\":\"\",\"span_id\":\"\",\"trace_sampled\":}") - 1)
+
+#define ngx_http_infer_log_put(p, text, f)                                    \
+    p = ngx_cpymem(p, text, sizeof(text) - 1);                                \
+    p = (f)->escape ? (u_char *) ngx_escape_json(p, (f)->value.data,          \
+                                                 (f)->value.len)              \
+                    : ngx_cpymem(p, (f)->value.data, (f)->value.len)
+
+
 static ngx_int_t ngx_http_infer_log_nginx_fields(ngx_http_request_t *r,
     ngx_http_infer_log_field_t *f, u_char *num);
 
@@ -73,6 +74,7 @@ ngx_http_infer_log_json_variable(ngx_http_request_t *r,
     u_char                      *p, num[3 * (INFER_INT64_LEN + 5)];
     size_t                       len;
     ngx_uint_t                   i;
+    ngx_http_infer_ctx_t        *ctx;
     ngx_http_variable_value_t    mv;
     ngx_http_infer_log_field_t   f[F_N];
 
@@ -80,8 +82,13 @@ ngx_http_infer_log_json_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    /* the module's fields as its variables give them, the request's
+       record ended once */
+
+    ctx = ngx_http_infer_request_end(r);
+
     for (i = F_MODEL; i < F_N; i++) {
-        if (ngx_http_infer_variable(r, &mv, ngx_http_infer_log_var[i])
+        if (ngx_http_infer_variable_of(r, ctx, &mv, ngx_http_infer_log_var[i])
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -92,10 +99,10 @@ ngx_http_infer_log_json_variable(ngx_http_request_t *r,
         f[i].escape = 0;    /* names and versions are checked at load */
     }
 
-    len = ngx_http_infer_log_text[F_N].len;
+    len = NGX_HTTP_INFER_LOG_TEXT;
 
     for (i = 0; i < F_N; i++) {
-        len += ngx_http_infer_log_text[i].len + f[i].value.len;
+        len += f[i].value.len;
 
         if (f[i].escape) {
             len += ngx_escape_json(NULL, f[i].value.data, f[i].value.len);
@@ -109,22 +116,33 @@ ngx_http_infer_log_json_variable(ngx_http_request_t *r,
 
     v->data = p;
 
-    for (i = 0; i < F_N; i++) {
-        p = ngx_cpymem(p, ngx_http_infer_log_text[i].data,
-                       ngx_http_infer_log_text[i].len);
-
-        if (f[i].escape) {
-            p = (u_char *) ngx_escape_json(p, f[i].value.data,
-                                           f[i].value.len);
-        } else {
-            p = ngx_cpymem(p, f[i].value.data, f[i].value.len);
-        }
-    }
-
-    p = ngx_cpymem(p, ngx_http_infer_log_text[F_N].data,
-                   ngx_http_infer_log_text[F_N].len);
+    ngx_http_infer_log_put(p, "{\"time\":\"", &f[F_TIME]);
+    ngx_http_infer_log_put(p, "\",\"remote_addr\":\"", &f[F_ADDR]);
+    ngx_http_infer_log_put(p, "\",\"method\":\"", &f[F_METHOD]);
+    ngx_http_infer_log_put(p, "\",\"uri\":\"", &f[F_URI]);
+    ngx_http_infer_log_put(p, "\",\"status\":", &f[F_STATUS]);
+    ngx_http_infer_log_put(p, ",\"request_time\":", &f[F_REQUEST_TIME]);
+    ngx_http_infer_log_put(p, ",\"bytes_sent\":", &f[F_SENT]);
+    ngx_http_infer_log_put(p, ",\"model\":\"", &f[F_MODEL]);
+    ngx_http_infer_log_put(p, "\",\"model_version\":\"", &f[F_VERSION]);
+    ngx_http_infer_log_put(p, "\",\"infer_status\":\"", &f[F_INFER_STATUS]);
+    ngx_http_infer_log_put(p, "\",\"batch_size\":", &f[F_BATCH]);
+    ngx_http_infer_log_put(p, ",\"latency_us\":", &f[F_LATENCY]);
+    ngx_http_infer_log_put(p, ",\"prediction\":\"", &f[F_PREDICTION]);
+    ngx_http_infer_log_put(p, "\",\"trace_id\":\"", &f[F_TRACE_ID]);
+    ngx_http_infer_log_put(p, "\",\"span_id\":\"", &f[F_SPAN_ID]);
+    ngx_http_infer_log_put(p, "\",\"trace_sampled\":", &f[F_SAMPLED]);
+    *p++ = '}';
 
     v->len = p - v->data;
+
+    if (v->len != len) {            /* NGX_HTTP_INFER_LOG_TEXT is stale */
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "$infer_log_json: %uz bytes written for %uz",
+                      v->len, len);
+        return NGX_ERROR;
+    }
+
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;

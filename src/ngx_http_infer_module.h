@@ -314,6 +314,8 @@ typedef enum {
 
 ngx_int_t ngx_http_infer_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+ngx_int_t ngx_http_infer_variable_of(ngx_http_request_t *r,
+    ngx_http_infer_ctx_t *ctx, ngx_http_variable_value_t *v, uintptr_t data);
 ngx_int_t ngx_http_infer_log_json_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 

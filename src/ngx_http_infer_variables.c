@@ -79,12 +79,20 @@ ngx_int_t
 ngx_http_infer_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     uintptr_t data)
 {
+    return ngx_http_infer_variable_of(r, ngx_http_infer_request_end(r), v,
+                                      data);
+}
+
+
+/* a variable's value for the request's ctx (NULL: not the module's) */
+
+ngx_int_t
+ngx_http_infer_variable_of(ngx_http_request_t *r, ngx_http_infer_ctx_t *ctx,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
     u_char                *p;
     ngx_str_t             *s;
     const char            *status;
-    ngx_http_infer_ctx_t  *ctx;
-
-    ctx = ngx_http_infer_request_end(r);
 
     v->valid = 1;
     v->no_cacheable = 1;
