@@ -17,6 +17,10 @@ static void infer_json_stream_free_block(void *ctx, void *p);
  * blocks) comes from the caller's allocator, as the rest of a request's
  * memory does: in nginx, the request's pool, five malloc()/free() pairs
  * fewer a request.  Each block carries its size, which realloc() needs.
+ * The header is aligned as what yajl keeps (pointers, sizes), not more:
+ * nginx's pool aligns to sizeof(unsigned long), and a long double member
+ * (16 bytes on x86-64) made every access to it misaligned there (UBSan,
+ * scripts/test-builds.sh asan).
  */
 
 int
@@ -40,7 +44,7 @@ infer_json_stream_init(infer_json_stream_t *js,
 
 typedef union {                         /* a block's size, kept aligned */
     size_t       size;
-    long double  align;
+    void        *ptr;
 } infer_json_stream_head_t;
 
 
