@@ -54,9 +54,12 @@ infer_json_format_float(char *buf, size_t len, float v)
         return infer_json_float_slow(buf, len, v);
     }
 
-    /* an integer under a million: what %.6g prints */
+    /*
+     * an integer under a million: what %.6g prints (the range first: a
+     * float outside int32_t's is undefined behaviour to convert)
+     */
 
-    if (v == (float) (int32_t) v && v > -1e6f && v < 1e6f
+    if (v > -1e6f && v < 1e6f && v == (float) (int32_t) v
         && !(v == 0 && signbit(v)))
     {
         n = infer_format_int64(buf, (int32_t) v);

@@ -1229,12 +1229,16 @@ infer_onnx_slice_infer(infer_onnx_graph_t *g, infer_onnx_node_t *n)
         if (sp > 0) {
             st = st < 0 ? 0 : (st > len ? len : st);
             en = en < 0 ? 0 : (en > len ? len : en);
-            dims[axis] = (en > st) ? (en - st + sp - 1) / sp : 0;
+            /* ceil((en - st) / sp), sp up to INT64_MAX: no overflow */
+            dims[axis] = (en > st) ? (en - st - 1) / sp + 1 : 0;
 
         } else {
             st = st < 0 ? -1 : (st > len - 1 ? len - 1 : st);
             en = en < -1 ? -1 : (en > len - 1 ? len - 1 : en);
-            dims[axis] = (st > en) ? (st - en - sp - 1) / -sp : 0;
+            dims[axis] = (st > en)
+                ? (int64_t) ((uint64_t) (st - en - 1)
+                             / ((uint64_t) 0 - (uint64_t) sp)) + 1
+                : 0;
         }
 
         begin[axis] = st;

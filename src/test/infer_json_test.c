@@ -388,6 +388,12 @@ test_format_float(void)
     CHECK_STR(buf, "1e+20");
     infer_json_format_float(buf, sizeof(buf), 16777216.0f);
     CHECK_STR(buf, "16777216");
+
+    /* past int32_t: not converted to one (UBSan, the v2 fuzz campaign) */
+    infer_json_format_float(buf, sizeof(buf), 1e11f);
+    CHECK(strtof(buf, NULL) == 1e11f);
+    infer_json_format_float(buf, sizeof(buf), -3e9f);
+    CHECK(strtof(buf, NULL) == -3e9f);
     infer_json_format_float(buf, sizeof(buf), -0.0f);
     CHECK_STR(buf, "-0");
     infer_json_format_float(buf, sizeof(buf), 1.17549435e-38f);
