@@ -52,7 +52,9 @@ stage_deploy() {
 }
 
 stage_unit() {
-    (cd "$root" && "$build/test/unit") | tee "$build/unit.log"
+    # a UBSan report stops the run (it would only be printed otherwise)
+    (cd "$root" && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        "$build/test/unit") | tee "$build/unit.log"
     count "$build/unit.log"
     (cd "$root" && "$build/test/unit_portable") | grep -E "^not ok|passed," \
         | sed 's/^unit:/unit (-O2, no sanitizers, no SSE2):/' \
@@ -213,7 +215,8 @@ stage_fixtures() {
 
 # every case run, passed or refused with the module's reason
 stage_conformance() {
-    "$build/test/onnx_conformance" 2>&1 | tee "$build/conformance.log"
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        "$build/test/onnx_conformance" 2>&1 | tee "$build/conformance.log"
     count "$build/conformance.log"
 }
 
