@@ -49,6 +49,8 @@ static char *ngx_http_infer_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_infer_error(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_infer_endpoint_taken(
+    ngx_http_infer_loc_conf_t *ilcf, ngx_http_core_loc_conf_t *clcf);
 static char *ngx_http_infer_set_kind(ngx_conf_t *cf,
     ngx_http_infer_loc_conf_t *ilcf, ngx_http_infer_kind_e kind,
     ngx_http_handler_pt handler);
@@ -964,15 +966,24 @@ ngx_http_infer_error(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
-    if (ilcf->kind != NGX_HTTP_INFER_NONE
-        || clcf->handler == ngx_http_infer_error_handler)
-    {
+    if (ngx_http_infer_endpoint_taken(ilcf, clcf)) {
         return "is duplicate: a location serves one infer endpoint";
     }
 
     clcf->handler = ngx_http_infer_error_handler;
 
     return NGX_CONF_OK;
+}
+
+
+/* the location already serves an infer endpoint (infer_error among them) */
+
+static ngx_int_t
+ngx_http_infer_endpoint_taken(ngx_http_infer_loc_conf_t *ilcf,
+    ngx_http_core_loc_conf_t *clcf)
+{
+    return ilcf->kind != NGX_HTTP_INFER_NONE
+           || clcf->handler == ngx_http_infer_error_handler;
 }
 
 
@@ -985,9 +996,7 @@ ngx_http_infer_set_kind(ngx_conf_t *cf, ngx_http_infer_loc_conf_t *ilcf,
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
-    if (ilcf->kind != NGX_HTTP_INFER_NONE
-        || clcf->handler == ngx_http_infer_error_handler)
-    {
+    if (ngx_http_infer_endpoint_taken(ilcf, clcf)) {
         return "is duplicate: a location serves one infer endpoint";
     }
 

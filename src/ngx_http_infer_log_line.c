@@ -63,7 +63,7 @@ static ngx_uint_t  ngx_http_infer_log_var[F_N] = {
                     : ngx_cpymem(p, (f)->value.data, (f)->value.len)
 
 
-static ngx_int_t ngx_http_infer_log_nginx_fields(ngx_http_request_t *r,
+static void ngx_http_infer_log_nginx_fields(ngx_http_request_t *r,
     ngx_http_infer_log_field_t *f, u_char *num);
 
 
@@ -78,9 +78,7 @@ ngx_http_infer_log_json_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t    mv;
     ngx_http_infer_log_field_t   f[F_N];
 
-    if (ngx_http_infer_log_nginx_fields(r, f, num) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    ngx_http_infer_log_nginx_fields(r, f, num);
 
     /* the module's fields as its variables give them, the request's
        record ended once */
@@ -158,7 +156,7 @@ ngx_http_infer_log_json_variable(ngx_http_request_t *r,
  * an address never needs it, the others may).  num holds the numbers.
  */
 
-static ngx_int_t
+static void
 ngx_http_infer_log_nginx_fields(ngx_http_request_t *r,
     ngx_http_infer_log_field_t *f, u_char *num)
 {
@@ -236,6 +234,4 @@ ngx_http_infer_log_nginx_fields(ngx_http_request_t *r,
 
     f[F_SENT].value.len = p - f[F_SENT].value.data;
     f[F_SENT].escape = 0;
-
-    return NGX_OK;
 }
