@@ -1119,6 +1119,7 @@ infer_xgb_features(infer_xgb_t *xg, infer_xgb_loader_t *ld)
     }
 
     xg->wide = (2 * xg->nused > INFER_XGB_ROW_KEYS);
+    xg->dense = (xg->used[xg->nused - 1] == xg->nused - 1);
 
     return INFER_OK;
 }

@@ -103,6 +103,7 @@ typedef struct {
     infer_xgb_transform_e   transform;
     unsigned                wide:1;         /* 2 x nused > ROW_KEYS */
     unsigned                simd:1;         /* batches on AVX-512 */
+    unsigned                dense:1;        /* used[j] == j: every feature */
 } infer_xgb_t;
 
 

@@ -19,6 +19,10 @@
 #include "infer_xgboost.h"
 
 
+#if (defined(__SSE2__))
+#include <emmintrin.h>
+#endif
+
 #if ((defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__))
 #define INFER_XGB_AVX512  1
 #include <immintrin.h>
@@ -31,6 +35,10 @@ static void infer_xgb_rows(const infer_model_t *m, const float *x,
     size_t rows, uint32_t *xx, float *sums, float *y);
 static void infer_xgb_gather(const infer_xgb_t *xg, const float *row,
     uint32_t *xx);
+#if (defined(__SSE2__))
+static size_t infer_xgb_gather_dense(const float *row, size_t n,
+    uint32_t *xx);
+#endif
 static void infer_xgb_row(const infer_xgb_t *xg, const uint32_t *xx,
     const float *row, float *sums);
 static void infer_xgb_walk0(const infer_xgb_block_t *b, size_t n,
@@ -224,10 +232,17 @@ infer_xgb_gather(const infer_xgb_t *xg, const float *row, uint32_t *xx)
 
     n = xg->nused;
     used = xg->used;
+    j = 0;
+
+#if (defined(__SSE2__))
+    if (xg->dense) {
+        j = infer_xgb_gather_dense(row, n, xx);
+    }
+#endif
 
     /* infer_xgb_key() written out: nginx builds with -O, inlines little */
 
-    for (j = 0; j < n; j++) {
+    for ( /* void */ ; j < n; j++) {
         v = row[used[j]] + 0.0f;
         memcpy(&u, &v, sizeof(uint32_t));
         k = (u & 0x80000000) ? ~u : (u | 0x80000000);
@@ -236,6 +251,40 @@ infer_xgb_gather(const infer_xgb_t *xg, const float *row, uint32_t *xx)
         xx[n + j] = isnan(v) ? 0xffffffff : k;
     }
 }
+
+
+#if (defined(__SSE2__))
+
+/*
+ * A model that reads every feature reads the row as it is: 4 keys at a
+ * time, as infer_xgb_key() makes them (the sign bit chooses between
+ * flipping every bit and setting the top one), NaN made 0 in the first
+ * half and all ones in the second.  Returns the features done.
+ */
+
+static size_t
+infer_xgb_gather_dense(const float *row, size_t n, uint32_t *xx)
+{
+    size_t   j;
+    __m128   v;
+    __m128i  u, key, nan, top;
+
+    top = _mm_set1_epi32((int) 0x80000000);
+
+    for (j = 0; j + 4 <= n; j += 4) {
+        v = _mm_add_ps(_mm_loadu_ps(row + j), _mm_setzero_ps());
+        u = _mm_castps_si128(v);
+        key = _mm_xor_si128(u, _mm_or_si128(_mm_srai_epi32(u, 31), top));
+        nan = _mm_castps_si128(_mm_cmpunord_ps(v, v));
+
+        _mm_storeu_si128((__m128i *) (xx + j), _mm_andnot_si128(nan, key));
+        _mm_storeu_si128((__m128i *) (xx + n + j), _mm_or_si128(nan, key));
+    }
+
+    return j;
+}
+
+#endif
 
 
 /* sums[g] = base[g] + each leaf of group g, in tree order, in float */
@@ -315,6 +364,86 @@ infer_xgb_add(const infer_xgb_block_t *b, const float *leaf, float *sums,
     leaf[k] = leaves[(k) * ((size_t) 1 << depth) + i                         \
                      - (((size_t) 1 << depth) - 1)]
 
+/*
+ * Two full blocks of one group, 16 chains.  A step waits on two loads in
+ * a row (the slot, then the row buffer's key), and the 8 chains of one
+ * block leave the core idle for much of each level; 16 keep it busier,
+ * though they outnumber the registers.  The second block's arrays follow
+ * the first's (a run is laid out in one piece), so tree k of the pair is
+ * k trees' sizes from the first block's arrays.  The leaves are added in
+ * tree order, as the 8-chain walk adds them.
+ */
+
+#define INFER_XGB_WALK16(depth)                                              \
+static float                                                                 \
+infer_xgb_walk16_##depth(const infer_xgb_block_t *b, const uint32_t *xx,     \
+    float sum)                                                               \
+{                                                                            \
+    size_t           i0, i1, i2, i3, i4, i5, i6, i7;                         \
+    size_t           i8, i9, i10, i11, i12, i13, i14, i15;                   \
+    uint32_t         d;                                                      \
+    const float     *leaves;                                                 \
+    const uint16_t  *slots;                                                  \
+    const uint32_t  *keys;                                                   \
+                                                                             \
+    keys = b->keys;                                                          \
+    slots = b->slots;                                                        \
+    leaves = b->leaves;                                                      \
+    i0 = i1 = i2 = i3 = i4 = i5 = i6 = i7 = 0;                               \
+    i8 = i9 = i10 = i11 = i12 = i13 = i14 = i15 = 0;                         \
+                                                                             \
+    for (d = 0; d < depth; d++) {                                            \
+        INFER_XGB_STEP(depth, i0, 0);                                        \
+        INFER_XGB_STEP(depth, i1, 1);                                        \
+        INFER_XGB_STEP(depth, i2, 2);                                        \
+        INFER_XGB_STEP(depth, i3, 3);                                        \
+        INFER_XGB_STEP(depth, i4, 4);                                        \
+        INFER_XGB_STEP(depth, i5, 5);                                        \
+        INFER_XGB_STEP(depth, i6, 6);                                        \
+        INFER_XGB_STEP(depth, i7, 7);                                        \
+        INFER_XGB_STEP(depth, i8, 8);                                        \
+        INFER_XGB_STEP(depth, i9, 9);                                        \
+        INFER_XGB_STEP(depth, i10, 10);                                      \
+        INFER_XGB_STEP(depth, i11, 11);                                      \
+        INFER_XGB_STEP(depth, i12, 12);                                      \
+        INFER_XGB_STEP(depth, i13, 13);                                      \
+        INFER_XGB_STEP(depth, i14, 14);                                      \
+        INFER_XGB_STEP(depth, i15, 15);                                      \
+    }                                                                        \
+                                                                             \
+    sum += INFER_XGB_LEAF16(depth, i0, 0);                                   \
+    sum += INFER_XGB_LEAF16(depth, i1, 1);                                   \
+    sum += INFER_XGB_LEAF16(depth, i2, 2);                                   \
+    sum += INFER_XGB_LEAF16(depth, i3, 3);                                   \
+    sum += INFER_XGB_LEAF16(depth, i4, 4);                                   \
+    sum += INFER_XGB_LEAF16(depth, i5, 5);                                   \
+    sum += INFER_XGB_LEAF16(depth, i6, 6);                                   \
+    sum += INFER_XGB_LEAF16(depth, i7, 7);                                   \
+    sum += INFER_XGB_LEAF16(depth, i8, 8);                                   \
+    sum += INFER_XGB_LEAF16(depth, i9, 9);                                   \
+    sum += INFER_XGB_LEAF16(depth, i10, 10);                                 \
+    sum += INFER_XGB_LEAF16(depth, i11, 11);                                 \
+    sum += INFER_XGB_LEAF16(depth, i12, 12);                                 \
+    sum += INFER_XGB_LEAF16(depth, i13, 13);                                 \
+    sum += INFER_XGB_LEAF16(depth, i14, 14);                                 \
+    sum += INFER_XGB_LEAF16(depth, i15, 15);                                 \
+                                                                             \
+    return sum;                                                              \
+}
+
+#define INFER_XGB_LEAF16(depth, i, k)                                         \
+    leaves[(k) * ((size_t) 1 << depth) + i - (((size_t) 1 << depth) - 1)]
+
+INFER_XGB_WALK16(1)
+INFER_XGB_WALK16(2)
+INFER_XGB_WALK16(3)
+INFER_XGB_WALK16(4)
+INFER_XGB_WALK16(5)
+INFER_XGB_WALK16(6)
+INFER_XGB_WALK16(7)
+INFER_XGB_WALK16(8)
+
+
 #define INFER_XGB_WALK(depth)                                                \
 static void                                                                  \
 infer_xgb_walk##depth(const infer_xgb_block_t *b, size_t n,                  \
@@ -328,6 +457,15 @@ infer_xgb_walk##depth(const infer_xgb_block_t *b, size_t n,                  \
     const uint32_t  *keys;                                                   \
                                                                              \
     sum = sums[0];                                                           \
+                                                                             \
+    if (ngroups == 1) {                                                      \
+        for ( /* void */ ; n >= 2 && b[0].ntrees == INFER_XGB_WIDTH          \
+                            && b[1].ntrees == INFER_XGB_WIDTH;               \
+             n -= 2, b += 2)                                                 \
+        {                                                                    \
+            sum = infer_xgb_walk16_##depth(b, xx, sum);                      \
+        }                                                                    \
+    }                                                                        \
                                                                              \
     for ( /* void */ ; n > 0; n--, b++) {                                    \
         keys = b->keys;                                                      \

@@ -93,6 +93,7 @@ infer_test_xgboost(void)
     test_routing();
     test_objectives();
     test_deep();
+    test_wide(37);                      /* 4 full blocks, 16 walked at once */
     test_wide(2000);                    /* fits the row buffer */
     test_wide(2100);                    /* does not: walks the row itself */
     test_stump_and_deleted();
