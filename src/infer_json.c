@@ -11,6 +11,12 @@
 #include "infer_json_stream.h"
 
 
+/* a string literal's bytes at p, the length known when compiling */
+
+#define infer_json_literal(p, s)                                              \
+    ((unsigned char *) memcpy(p, s, sizeof(s) - 1) + sizeof(s) - 1)
+
+
 #define INFER_JSON_MAX_DEPTH   32     /* of values skipped under unknown keys */
 #define INFER_JSON_FIRST_ROWS  16     /* a batch's first allocation, in rows */
 #define INFER_JSON_EXACT_MANTISSA  (1ULL << 53)  /* below: an exact double */
@@ -77,7 +83,6 @@ static int infer_on_end_array(void *ctx);
 
 static void infer_json_print(void *ctx, const char *s, size_t len);
 static void infer_json_gen_key(yajl_gen g, const char *key);
-static unsigned char *infer_json_copy(unsigned char *p, const char *s);
 static unsigned char *infer_json_put_row(unsigned char *p, const float *y,
     size_t n, size_t *first_len);
 static unsigned char *infer_json_put_ms(unsigned char *p, uint64_t ns);
@@ -717,8 +722,12 @@ infer_json_write_response(infer_buf_t *out, infer_response_t *resp)
     }
 
     p = out->data + out->len;
-    p = infer_json_copy(p, resp->batch ? "{\"predictions\":["
-                                       : "{\"prediction\":");
+    if (resp->batch) {
+        p = infer_json_literal(p, "{\"predictions\":[");
+
+    } else {
+        p = infer_json_literal(p, "{\"prediction\":");
+    }
 
     /* y[0]'s text, for $infer_prediction to point at (past a row's [) */
 
@@ -749,11 +758,11 @@ infer_json_write_response(infer_buf_t *out, infer_response_t *resp)
     memcpy(p, resp->model_fields, resp->model_fields_len);
     p += resp->model_fields_len;
 
-    p = infer_json_copy(p, ",\"latency_ms\":");
+    p = infer_json_literal(p, ",\"latency_ms\":");
     p = infer_json_put_ms(p, resp->latency_ns);
 
     if (resp->trace_id != NULL) {
-        p = infer_json_copy(p, ",\"trace_id\":\"");
+        p = infer_json_literal(p, ",\"trace_id\":\"");
         memcpy(p, resp->trace_id, INFER_JSON_TRACE_ID_LEN);
         p += INFER_JSON_TRACE_ID_LEN;
         *p++ = '"';
@@ -833,7 +842,7 @@ infer_json_write_topk(infer_buf_t *out, infer_topk_response_t *resp)
     }
 
     p = out->data + out->len;
-    p = infer_json_copy(p, "{\"predictions\":[");
+    p = infer_json_literal(p, "{\"predictions\":[");
 
     for (i = 0; i < resp->k; i++) {
         if (i) {
@@ -841,17 +850,17 @@ infer_json_write_topk(infer_buf_t *out, infer_topk_response_t *resp)
         }
 
         if (resp->labels != NULL) {
-            p = infer_json_copy(p, "{\"label\":");
+            p = infer_json_literal(p, "{\"label\":");
             memcpy(p, resp->labels[resp->top[i]].data,
                    resp->labels[resp->top[i]].len);
             p += resp->labels[resp->top[i]].len;
 
         } else {
-            p = infer_json_copy(p, "{\"class\":");
+            p = infer_json_literal(p, "{\"class\":");
             p += infer_format_uint64((char *) p, resp->top[i]);
         }
 
-        p = infer_json_copy(p, ",\"score\":");
+        p = infer_json_literal(p, ",\"score\":");
 
         score = resp->y[resp->top[i]];
 
@@ -876,11 +885,11 @@ infer_json_write_topk(infer_buf_t *out, infer_topk_response_t *resp)
     memcpy(p, resp->model_fields, resp->model_fields_len);
     p += resp->model_fields_len;
 
-    p = infer_json_copy(p, ",\"latency_ms\":");
+    p = infer_json_literal(p, ",\"latency_ms\":");
     p = infer_json_put_ms(p, resp->latency_ns);
 
     if (resp->trace_id != NULL) {
-        p = infer_json_copy(p, ",\"trace_id\":\"");
+        p = infer_json_literal(p, ",\"trace_id\":\"");
         memcpy(p, resp->trace_id, INFER_JSON_TRACE_ID_LEN);
         p += INFER_JSON_TRACE_ID_LEN;
         *p++ = '"';
@@ -1225,18 +1234,6 @@ infer_json_parse_double(const char *s, size_t len)
     buf[len] = '\0';
 
     return strtod(buf, NULL);
-}
-
-
-static unsigned char *
-infer_json_copy(unsigned char *p, const char *s)
-{
-    size_t  len;
-
-    len = strlen(s);
-    memcpy(p, s, len);
-
-    return p + len;
 }
 
 
