@@ -12,6 +12,7 @@
 #   make test-image   build the Dockerfile with podman and run the image
 #   make load         drive /predict at a rate (bench/load.sh; ARGS=...)
 #   make bench        CPU per request against nginx `return 200`
+#   make bench-tune   what nginx's settings change (bench/tune.sh, ~6 min)
 #   make clean
 #
 # Each target installs the Debian packages it lacks (scripts/deps.sh).
@@ -46,7 +47,7 @@ FUZZ_TIME  ?= 10
 .PHONY: all deps run test unit fuzz-smoke fuzz-campaign test-hup test-live \
         test-otel \
         test-valgrind \
-        test-deploy test-image load bench clean
+        test-deploy test-image load bench bench-tune clean
 
 all: $(MODULE)
 
@@ -235,6 +236,14 @@ bench: $(MODULE) $(BUILD)/bench/xgb_bench $(BENCH_DATA) \
 	@MODULE=$(MODULE) NGINX=$$(scripts/build-nginx-symbols.sh) \
 	    XGB_MODEL=$(BENCH_DATA) XGB_REQUEST=$(BUILD)/bench/bench_row.json \
 	    bench/instructions.sh
+
+# request_pool_size, client_body_buffer_size, the access log's buffer=,
+# worker_cpu_affinity and infer_thread_pool's threshold, each against
+# nginx's default (bench/tune.sh; not part of make bench)
+bench-tune: $(MODULE) $(BENCH_DATA)
+	@scripts/deps.sh bench valgrind
+	@MODULE=$(MODULE) NGINX_SYMBOLS=$$(scripts/build-nginx-symbols.sh) \
+	    XGB_MODEL=$(BENCH_DATA) bench/tune.sh
 
 # the --bench models and their .ref.json (resnet18's written last): too
 # large to commit
