@@ -113,8 +113,10 @@ SELFTEST_BODY='{"prediction":6.5,"model_name":"example","model_version":"1","lat
 CASES=(
     "baseline    /baseline    bench/post.lua bench/example.json"
     "predict     /predict     bench/post.lua bench/example.json $GOAL"
-    "predict_log /predict_log bench/post.lua bench/example.json ${GOAL_LOG:-1.10}"
+    "predict_log /predict_log bench/post.lua bench/example.json ${GOAL_LOG:-1.15}"
     "baseline_log /baseline_log bench/post.lua bench/example.json -"
+    "predict_lognull /predict_lognull bench/post.lua bench/example.json -"
+    "baseline_lognull /baseline_lognull bench/post.lua bench/example.json -"
 )
 
 # the other formats' cases: "tag model request goal", each served at
@@ -273,11 +275,14 @@ write_conf() {
         # writes the shipped JSON access log, buffered as conf/ does
         log_loc="infer example;
             access_log logs/infer.log infer_json buffer=64k flush=1s;"
+        lognull_loc="infer example;
+            access_log /dev/null infer_json buffer=64k flush=1s;"
     else
         # Self-test: the same plain return as the baseline, so the harness
         # must report a ratio of ~1.00.
         predict_loc="default_type \"$type\"; return 200 $body;"
         log_loc=$predict_loc
+        lognull_loc=$predict_loc
     fi
 
     mkdir -p "$PREFIX/conf" "$PREFIX/logs" "$PREFIX/temp"
@@ -337,6 +342,19 @@ http {
         location = /baseline_log {
             default_type "$type";
             access_log logs/baseline.log combined buffer=64k flush=1s;
+            return 200 $body;
+        }
+
+        # The same two logs written to /dev/null: what the lines cost the
+        # worker without the file system under them (a log file's pages
+        # are allocated and copied in the worker's system time).
+        location = /predict_lognull {
+            $lognull_loc
+        }
+
+        location = /baseline_lognull {
+            default_type "$type";
+            access_log /dev/null combined buffer=64k flush=1s;
             return 200 $body;
         }
 
