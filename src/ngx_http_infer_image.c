@@ -23,8 +23,6 @@ static ngx_int_t ngx_http_infer_image_body(ngx_http_request_t *r,
     const u_char **data, size_t *len);
 static infer_image_type_e ngx_http_infer_image_declared(const u_char *type,
     size_t len);
-static ngx_int_t ngx_http_infer_type_is(ngx_str_t *type, const char *want,
-    size_t len);
 
 
 static infer_image_prep_t *
@@ -438,24 +436,6 @@ ngx_http_infer_image_type(ngx_http_request_t *r)
     }
 
     return NGX_DECLINED;
-}
-
-
-static ngx_int_t
-ngx_http_infer_type_is(ngx_str_t *type, const char *want, size_t len)
-{
-    if (type->len < len
-        || ngx_strncasecmp(type->data, (u_char *) want, len) != 0)
-    {
-        return NGX_DECLINED;
-    }
-
-    if (type->len > len && type->data[len] != ';' && type->data[len] != ' ')
-    {
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
 }
 
 

@@ -236,6 +236,8 @@ void ngx_http_infer_clock_sync(void);
 ngx_int_t ngx_http_infer_start(ngx_http_request_t *r,
     ngx_http_infer_model_t *im, const ngx_http_infer_proto_t *proto);
 ngx_int_t ngx_http_infer_is_json(ngx_http_request_t *r);
+ngx_int_t ngx_http_infer_type_is(ngx_str_t *type, const char *want,
+    size_t len);
 ngx_int_t ngx_http_infer_feed_body(ngx_http_request_t *r,
     int (*feed)(void *parser, const u_char *data, size_t len), void *parser);
 ngx_int_t ngx_http_infer_not_allowed(ngx_http_request_t *r, char *allow);

@@ -355,22 +355,28 @@ ngx_http_infer_not_allowed(ngx_http_request_t *r, char *allow)
 ngx_int_t
 ngx_http_infer_is_json(ngx_http_request_t *r)
 {
-    size_t      len;
-    ngx_str_t  *type;
-
     if (r->headers_in.content_type == NULL) {
         return NGX_DECLINED;
     }
 
-    type = &r->headers_in.content_type->value;
-    len = sizeof("application/json") - 1;
+    return ngx_http_infer_type_is(&r->headers_in.content_type->value,
+                                  "application/json",
+                                  sizeof("application/json") - 1);
+}
 
-    /* nginx's byte-at-a-time ngx_strncasecmp() only for the odd spelling */
 
+/*
+ * A Content-Type is the media type want (len bytes, lower case), with
+ * parameters or none.  Case does not matter (RFC 9110); nginx's
+ * byte-at-a-time ngx_strncasecmp() runs only for an odd spelling.
+ */
+
+ngx_int_t
+ngx_http_infer_type_is(ngx_str_t *type, const char *want, size_t len)
+{
     if (type->len < len
-        || (ngx_strncmp(type->data, "application/json", len) != 0
-            && ngx_strncasecmp(type->data, (u_char *) "application/json", len)
-               != 0))
+        || (ngx_strncmp(type->data, want, len) != 0
+            && ngx_strncasecmp(type->data, (u_char *) want, len) != 0))
     {
         return NGX_DECLINED;
     }
