@@ -2,7 +2,7 @@
 # An nginx with its symbols, for bench/instructions.sh's accounting:
 # Debian's nginx is stripped, so callgrind cannot name its functions.
 # Built from the upstream tree in Debian's source package (apt-get source,
-# as scripts/test-builds.sh fetches it, or NGINX_TREE) with the configure
+# scripts/nginx-tree.sh, or NGINX_TREE) with the configure
 # arguments `nginx -V` reports for Debian's binary, less the dynamic
 # modules that need libraries of their own: the same code, the same
 # compiler flags, --with-compat, so that the module built for Debian's
@@ -16,28 +16,9 @@ debian=${NGINX_BIN:-/usr/sbin/nginx}
 
 [ -x "$work/objs/nginx" ] && { echo "$work/objs/nginx"; exit 0; }
 
-tree=${NGINX_TREE:-}
-if [ -z "$tree" ]; then
-    mkdir -p "$root/build/full/src"
-    cd "$root/build/full/src"
-    if ! ls nginx_*.orig.tar.gz >/dev/null 2>&1; then
-        "$root/scripts/deps.sh" fullbuild >&2
-        if ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list \
-                 /etc/apt/sources.list.d/; then
-            sed 's/^Types: deb$/Types: deb-src/' \
-                /etc/apt/sources.list.d/debian.sources \
-                > /etc/apt/sources.list.d/infer-deb-src.sources
-            apt-get update -qq >&2
-        fi
-        apt-get source --download-only -qq nginx >&2 || true
-    fi
-    rm -rf "$work"
-    mkdir -p "$work"
-    tar xzf nginx_*.orig.tar.gz -C "$work" --strip-components=1
-else
-    rm -rf "$work"
-    cp -r "$tree" "$work"
-fi
+tree=$("$root/scripts/nginx-tree.sh")
+rm -rf "$work"
+cp -r "$tree" "$work"
 
 # Debian's headers (nginx-dev) over upstream's: the module is compiled
 # against them, and Debian's patches change structures (1.22.1-9+deb12u

@@ -5,7 +5,7 @@
 # asan-palloc: each pool allocation a malloc() of its own), and runs the
 # t/ suite against each.  The tree is the upstream nginx in Debian's source
 # package (its .orig tarball), fetched with apt-get source, unless
-# NGINX_TREE names one.
+# NGINX_TREE names one (scripts/nginx-tree.sh).
 #   scripts/test-builds.sh [static] [dynamic] [asan] [asan-palloc]
 # Environment: PROVE_FILES (default t/*.t), TEST_NGINX_* as scripts/test.sh
 # takes them; TEST_BUILDS_REUSE=1 runs make again in an existing build
@@ -31,34 +31,6 @@ san_cc_opt='-fsanitize=address,undefined -fno-omit-frame-pointer -g -O1'
 # libubsan, ASan's reports went to UBSAN_OPTIONS' log_path and UBSan's to
 # stderr, whatever the options said (the canary below showed it).
 san_ld_opt='-fsanitize=address,undefined -static-libasan -static-libubsan'
-
-fetch_tree() {
-    local list=/etc/apt/sources.list.d/infer-deb-src.sources
-
-    if [ -n "${NGINX_TREE:-}" ]; then
-        echo "$NGINX_TREE"
-        return
-    fi
-
-    mkdir -p "$work/src"
-    cd "$work/src"
-
-    if ! ls nginx_*.orig.tar.gz >/dev/null 2>&1; then
-        if ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list \
-                 /etc/apt/sources.list.d/
-        then
-            sed 's/^Types: deb$/Types: deb-src/' \
-                /etc/apt/sources.list.d/debian.sources > "$list"
-            apt-get update -qq >&2
-        fi
-
-        # the .dsc of a security update may be gone: the .orig is enough
-        apt-get source --download-only -qq nginx >&2 || true
-    fi
-
-    tar xzf nginx_*.orig.tar.gz
-    ls -d "$work/src"/nginx-*/ | sed -n 1p
-}
 
 build() {                             # build KIND TREE
     local kind=$1 tree=$2 dst=$work/$1 flags
@@ -224,7 +196,7 @@ END
 }
 
 "$root/scripts/deps.sh" build test fullbuild
-tree=$(fetch_tree)
+tree=$("$root/scripts/nginx-tree.sh")
 echo "tree: $tree"
 failed=0
 
