@@ -53,17 +53,9 @@ APP=app.default.svc.cluster.local
 PIDS=()
 
 die() { printf 'bench/edge: FAILED: %s\n' "$*" >&2; exit 1; }
-median() {
-    sort -g | awk '{ v[NR] = $1 }
-                   END { if (NR % 2) print v[(NR + 1) / 2]
-                         else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-ticks() { local s; s=$(<"/proc/$1/stat"); s=${s##*) }; awk '{ print $12 + $13 }' <<<"$s"; }
-mask() { local m=1 i; for ((i = 0; i < $1; i++)); do m+=0; done; printf %s "$m"; }
+# shellcheck source=bench/lib.sh
+. "$BENCH_DIR/lib.sh"       # median, proc_ticks, cpu_mask, machine_ticks, ...
 worker() { pgrep -P "$(cat "$1/nginx.pid")" | head -1; }
-# busy ticks of the machine, and of this shell's reaped children (wrk)
-busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
-kids() { local s; s=$(<"/proc/$$/stat"); s=${s##*) }; awk '{ print $14 + $15 }' <<<"$s"; }
 
 cleanup() {
     local d
@@ -99,7 +91,7 @@ prefix() {
     echo "load_module $MODULE;" > "$d/etc/modules-enabled/50-mod-http-infer.conf"
     sed -i -E \
         -e '/^user /d' \
-        -e "s/^worker_processes .*/worker_processes 1;\\nworker_cpu_affinity $(mask "$SERVER_CPU");/" \
+        -e "s/^worker_processes .*/worker_processes 1;\\nworker_cpu_affinity $(cpu_mask "$SERVER_CPU");/" \
         -e "s|^pid .*|pid $d/nginx.pid;|" \
         -e "s|/tmp/|$d/tmp/|" \
         -e "s|/dev/stdout|$d/access.log|" \
@@ -162,7 +154,7 @@ quoted=${body//\\/\\\\}
 quoted=${quoted//\'/\\\'}
 cat > "$W/up/nginx.conf" <<EOF
 worker_processes 1;
-worker_cpu_affinity $(mask "$CLIENT_CPU");
+worker_cpu_affinity $(cpu_mask "$CLIENT_CPU");
 pid $W/up/nginx.pid;
 error_log $W/up/error.log warn;
 events { worker_connections 1024; }
@@ -205,9 +197,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
         read -r name dir url script <<<"$c"
         ((WARMUP == 0)) || run "$WARMUP" "$url" "$script" "$W/warm.txt"
         wp=$(worker "$W/$dir") up=$(worker "$W/up")
-        t0=$(ticks "$wp") u0=$(ticks "$up") m0=$(busy) k0=$(kids)
+        t0=$(proc_ticks "$wp") u0=$(proc_ticks "$up") m0=$(machine_ticks) k0=$(children_ticks)
         run "$DURATION" "$url" "$script" "$W/wrk-$r-$name.txt"
-        t1=$(ticks "$wp") u1=$(ticks "$up") m1=$(busy) k1=$(kids)
+        t1=$(proc_ticks "$wp") u1=$(proc_ticks "$up") m1=$(machine_ticks) k1=$(children_ticks)
         [[ $(worker "$W/$dir") == "$wp" ]] || die "the $dir worker changed during $name"
         f=$W/wrk-$r-$name.txt
         n=$(awk '/ requests in / { print $1 }' "$f")

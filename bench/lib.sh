@@ -1,5 +1,5 @@
-# Helpers of the CPU-per-request benchmarks, sourced (bench/tune.sh).
-# They are bench/run.sh's and bench/edge.sh's, which keep their own copies.
+# Helpers of the CPU-per-request benchmarks, sourced by bench/run.sh,
+# bench/edge.sh and bench/tune.sh.
 
 log()  { printf '%s\n' "$*" >&2; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }

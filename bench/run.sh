@@ -130,8 +130,12 @@ declare -A CAPTURED_EXTRA=()
 
 # ---------------------------------------------------------------- helpers
 
-log()  { printf '%s\n' "$*" >&2; }
-warn() { printf 'WARNING: %s\n' "$*" >&2; }
+# log, warn, fcalc, median, to_us, proc_ticks, children_ticks,
+# machine_ticks and cpu_mask are bench/lib.sh's, shared with edge.sh and
+# tune.sh
+# shellcheck source=bench/lib.sh
+. "$BENCH_DIR/lib.sh"
+
 die()  {
     printf 'bench: FAILED: %s\n' "$*" >&2
     if [[ -s $PREFIX/logs/error.log ]]; then
@@ -139,17 +143,6 @@ die()  {
         tail -n 20 "$PREFIX/logs/error.log" >&2
     fi
     exit 1
-}
-
-# Float arithmetic/formatting without bc: fcalc '<awk expr>'.
-fcalc() { awk "BEGIN { print $1 }"; }
-
-# Median of the numbers on stdin, one per line.
-median() {
-    sort -g |
-        awk '{ v[NR] = $1 }
-             END { if (NR % 2) print v[(NR + 1) / 2];
-                   else        print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # Quote a string as a single-quoted nginx config string.  Inside quotes
@@ -164,46 +157,6 @@ nginx_quote() {
     s=${s//$'\n'/\\n}
     s=${s//$'\r'/\\r}
     printf "'%s'" "$s"
-}
-
-# wrk prints times as 250.00us / 1.20ms / 1.02s / 1.00m; convert to us.
-to_us() {
-    awk -v t="$1" 'BEGIN {
-        if (t ~ /us$/)     { sub(/us$/, "", t); print t + 0 }
-        else if (t ~ /ms$/) { sub(/ms$/, "", t); print t * 1e3 }
-        else if (t ~ /m$/)  { sub(/m$/, "", t);  print t * 60e6 }
-        else if (t ~ /h$/)  { sub(/h$/, "", t);  print t * 3600e6 }
-        else if (t ~ /s$/)  { sub(/s$/, "", t);  print t * 1e6 }
-        else exit 1 }'
-}
-
-# utime+stime of a process, in clock ticks.  The comm field (2) may contain
-# spaces, so split after its closing ')': utime/stime are then fields 12/13.
-proc_ticks() {
-    local stat
-    stat=$(<"/proc/$1/stat") || die "cannot read /proc/$1/stat (worker died?)"
-    stat=${stat##*) }
-    awk '{ print $12 + $13 }' <<<"$stat"
-}
-
-# CPU ticks of this shell's reaped children (cutime+cstime, fields 16/17):
-# after run_wrk returns, that includes wrk's own CPU time.
-children_ticks() {
-    local stat
-    stat=$(<"/proc/$$/stat")
-    stat=${stat##*) }
-    awk '{ print $14 + $15 }' <<<"$stat"
-}
-
-# Busy ticks of the whole machine (all cpus; everything but idle, iowait
-# and steal) from /proc/stat.  Minus the worker's and wrk's ticks, this is
-# what other processes used during a run: other sessions' builds and tests
-# compete for the same 2 cpus and make CPU time per request unreliable
-# (cache pollution, lower server load -> less batching per epoll wakeup).
-machine_ticks() {
-    # Fields: user nice system idle iowait irq softirq steal guest guest_nice;
-    # guest time is already included in user/nice.
-    awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
 }
 
 # ------------------------------------------------------------------ nginx
@@ -420,13 +373,6 @@ print_otel() {
         warn "spans were dropped: predict_otel measured less than every span"
 }
 
-# worker_cpu_affinity bitmask for one cpu: cpu 0 -> 1, cpu 2 -> 100.
-cpu_mask() {
-    local mask=1 i
-    for ((i = 0; i < $1; i++)); do mask+=0; done
-    printf '%s' "$mask"
-}
-
 # Pid of the master if our nginx is running (the pid file may be stale, and
 # the pid reused by another process: check it is nginx with our prefix).
 master_pid() {
@@ -583,7 +529,7 @@ bench_case() {
 
     wpid=$(worker_pid) || die "no nginx worker before $name"
     [[ $name == predict_probe ]] && attach_probe "$wpid"
-    t0=$(proc_ticks "$wpid")
+    t0=$(proc_ticks "$wpid") || die "cannot read /proc/$wpid/stat (worker died?)"
     k0=$(children_ticks)
     m0=$(machine_ticks)
     s0=$(sink_ticks)
@@ -591,7 +537,7 @@ bench_case() {
     s1=$(sink_ticks)
     m1=$(machine_ticks)
     k1=$(children_ticks)
-    t1=$(proc_ticks "$wpid")
+    t1=$(proc_ticks "$wpid") || die "cannot read /proc/$wpid/stat (worker died?)"
     [[ $name == predict_probe ]] && detach_probe
     [[ $(worker_pid) == "$wpid" ]] || die "nginx worker changed during $name (crash?)"
 
