@@ -23,7 +23,7 @@ STAGES = [
      r"|^ngx_http_infer_(simple_parse|simple_feed|simple_accepts|feed_body"
      r"|v2_parse|v2_feed)"),
     ("evaluate the model",
-     r"^infer_(model_eval|linear_|xgb_)"),
+     r"^infer_(model_eval|linear_|xgb_)|^__expf"),
     ("write the response JSON",
      r"^infer_(json_write|json_float|json_format|json_put|format_uint64"
      r"|buf_|v2_write)|^ngx_http_infer_(simple_respond|buf$)"),
@@ -63,7 +63,7 @@ STAGES = [
      r"|test_content_type|finalize_request|terminate|post_action"
      r"|run_posted|request_handler|set_exten|auth_basic|access_|limit_"
      r"|realip|index_|static_|random_index|try_files|mirror|block_reading"
-     r"|discard_)"),
+     r"|discard_)|^ngx_filename_cmp"),
     ("pool and memory",
      r"^ngx_(palloc|pnalloc|pcalloc|pmemalign|pfree|memalign|alloc|calloc"
      r"|create_pool|destroy_pool|reset_pool)|malloc|^_int_|^free$|^cfree"
