@@ -237,17 +237,22 @@ __DATA__
 --- fixture: constants
 --- protocol: v2
 
-=== TEST 24: ResNet-18, 3x32x32, opset 13, BatchNormalization kept
+=== TEST 24: Slice folded on a constant at the int64 edges (steps of
+INT64_MAX and INT64_MIN + 1), both outputs
+--- fixture: slices
+--- protocol: v2
+
+=== TEST 25: ResNet-18, 3x32x32, opset 13, BatchNormalization kept
 --- fixture: resnet18
 --- protocol: simple
 
-=== TEST 25: V2, on the thread pool (the default threshold, 50us: a row
+=== TEST 26: V2, on the thread pool (the default threshold, 50us: a row
 costs a millisecond)
 --- fixture: resnet18
 --- protocol: v2
 --- pool: on
 
-=== TEST 26: V2 metadata: the graph's names and shapes, -1 for the batch
+=== TEST 27: V2 metadata: the graph's names and shapes, -1 for the batch
 --- http_config
     infer_model lenet $TEST_NGINX_MODELS/onnx/lenet13.onnx version=2;
 --- config
@@ -260,7 +265,7 @@ GET /v2/models/lenet
 [error]
 [alert]
 
-=== TEST 27: V2: an output asked for by name
+=== TEST 28: V2: an output asked for by name
 --- http_config
     infer_model two $TEST_NGINX_MODELS/onnx/two_heads.onnx;
 --- config
@@ -276,7 +281,7 @@ POST /v2/models/two/infer
 [error]
 [alert]
 
-=== TEST 28: V2: an unknown output is a 400 naming the model's
+=== TEST 29: V2: an unknown output is a 400 naming the model's
 --- http_config
     infer_model two $TEST_NGINX_MODELS/onnx/two_heads.onnx;
 --- config
@@ -293,7 +298,7 @@ POST /v2/models/two/infer
 [error]
 [alert]
 
-=== TEST 29: V2: a wrong shape is a 422 naming the model's
+=== TEST 30: V2: a wrong shape is a 422 naming the model's
 --- http_config
     infer_model lenet $TEST_NGINX_MODELS/onnx/lenet13.onnx;
 --- config
@@ -311,7 +316,7 @@ Content-Type: application/json
 [error]
 [alert]
 
-=== TEST 30: simple protocol: a row nested wrong is a 422 naming the row's shape
+=== TEST 31: simple protocol: a row nested wrong is a 422 naming the row's shape
 --- http_config
     infer_model lenet $TEST_NGINX_MODELS/onnx/lenet13.onnx;
 --- config
@@ -329,7 +334,7 @@ Content-Type: application/json
 [error]
 [alert]
 
-=== TEST 31: simple protocol: a flat row for an image model is a 422
+=== TEST 32: simple protocol: a flat row for an image model is a 422
 --- http_config
     infer_model lenet $TEST_NGINX_MODELS/onnx/lenet13.onnx;
 --- config
@@ -345,7 +350,7 @@ Content-Type: application/json
 [error]
 [alert]
 
-=== TEST 32: model_info says onnx
+=== TEST 33: model_info says onnx
 --- http_config
     infer_model mlp $TEST_NGINX_MODELS/onnx/mlp_relu.onnx version=7;
 --- config
@@ -359,7 +364,7 @@ nginx_infer_model_info\{model="mlp",version="7",format="onnx"\} 1
 [error]
 [alert]
 
-=== TEST 33: format=onnx, and readiness covers the model
+=== TEST 34: format=onnx, and readiness covers the model
 --- http_config
     infer_model mlp $TEST_NGINX_MODELS/onnx/mlp_relu.onnx format=onnx;
 --- config

@@ -23,7 +23,7 @@
 static const char  *fixtures[] = {
     "mlp_relu", "mlp_tanh", "mlp_sigmoid", "mlp_leaky_bn", "two_heads",
     "lenet13", "lenet17", "resblock_bn13", "resblock_bn17", "resnet_tiny",
-    "odds", "constants", NULL
+    "odds", "constants", "slices", NULL
 };
 
 

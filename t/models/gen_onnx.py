@@ -325,6 +325,61 @@ def constants(out_dir):
             % (text(x), text(y), text(z)))
 
 
+def slices(out_dir):
+    """Slice folded on a constant at the int64 edges: steps of INT64_MAX
+    and INT64_MIN + 1, starts and ends of INT64_MIN and INT64_MAX (the
+    fuzz campaign found the output length overflowing there); numpy's
+    slicing is the reference: y = x * d[S:E:4] + d[E:S:-4],
+    z = x * d[0:E:E] + d[-1:S:S + 1], with d = 1.5 * [0..9],
+    S = INT64_MIN, E = INT64_MAX."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    lo, hi = -2 ** 63, 2 ** 63 - 1
+    d = np.arange(10, dtype=np.float32) * np.float32(1.5)
+    cuts = {                                    # name: start, end, step
+        "every4": (lo, hi, 4), "back4": (hi, lo, -4),
+        "first": (0, hi, hi), "last": (-1, lo, lo + 1),
+    }
+    inits = [numpy_helper.from_array(d, "d"),
+             numpy_helper.from_array(np.int64([0]), "axis0")]
+    nodes = []
+    for name, cut in cuts.items():
+        for part, v in zip(("start", "end", "step"), cut):
+            inits.append(numpy_helper.from_array(np.int64([v]),
+                                                 name + "_" + part))
+        nodes.append(helper.make_node(
+            "Slice", ["d", name + "_start", name + "_end", "axis0",
+                      name + "_step"], [name], "slice_" + name))
+    nodes += [
+        helper.make_node("Mul", ["x", "every4"], ["xe"], "mul_every4"),
+        helper.make_node("Add", ["xe", "back4"], ["y"], "add_back4"),
+        helper.make_node("Mul", ["x", "first"], ["xf"], "mul_first"),
+        helper.make_node("Add", ["xf", "last"], ["z"], "add_last"),
+    ]
+    g = helper.make_graph(
+        nodes, "slices",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3]),
+         helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 3])],
+        inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    with open(os.path.join(out_dir, "slices.onnx"), "wb") as f:
+        f.write(m.SerializeToString())
+
+    x = np.random.default_rng(SEED).standard_normal((ROWS, 3)) \
+        .astype(np.float32)
+    cut = {k: d[slice(*v)] for k, v in cuts.items()}
+    assert [len(v) for v in cut.values()] == [3, 3, 1, 1]
+    y = x * cut["every4"] + cut["back4"]
+    z = x * cut["first"] + cut["last"]
+    return ('{"model": "slices.onnx", "opset": 13, "input": "x",'
+            ' "row_shape": [3],\n "rows": %s,\n "outputs": ['
+            '{"name": "y", "row_shape": [3], "rows": %s},'
+            '{"name": "z", "row_shape": [3], "rows": %s}]}\n'
+            % (text(x), text(y), text(z)))
+
+
 def refused(out_dir):
     """Models the module must refuse at nginx -t, each for one reason."""
     import onnx
@@ -431,18 +486,22 @@ def main(argv):
             with open(path, "w") as f:
                 f.write(ref)
 
-    ref = constants(tmp)
-    path = os.path.join(OUT, "constants.ref.json")
+    for name, make in (("constants", constants), ("slices", slices)):
+        ref = make(tmp)
+        path = os.path.join(OUT, name + ".ref.json")
+        if check:
+            with open(path) as f:
+                if f.read() != ref:
+                    print("fixtures: %s differs" % path)
+                    bad += 1
+            os.remove(os.path.join(tmp, name + ".onnx"))
+        else:
+            with open(path, "w") as f:
+                f.write(ref)
+
     if check:
-        with open(path) as f:
-            if f.read() != ref:
-                print("fixtures: %s differs" % path)
-                bad += 1
-        os.remove(os.path.join(tmp, "constants.onnx"))
         os.rmdir(tmp)
     else:
-        with open(path, "w") as f:
-            f.write(ref)
         refused(OUT)
 
     return 1 if bad else 0
