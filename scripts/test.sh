@@ -10,7 +10,9 @@
 # OTLP receiver: the wire, 503/400/hang/nothing listening, reload and quit
 # bounds, HTTPS, scripts/test-otel-live.py), images (image bodies against
 # PIL + torchvision: t/images/parity.py and scripts/test-images-live.py),
-# reload (reloads under load, scripts/test-reload-live.py), log (the
+# reload (reloads under load, scripts/test-reload-live.py), exit (a
+# worker's graceful exit while its pool threads leave, the race widened,
+# scripts/test-exit-race.sh), log (the
 # shipped JSON log line written in one pass equals it spelled out field by
 # field, scripts/test-log-live.py), cgroup (CPU
 # throttling under a quota, scripts/test-cgroup-live.sh), schedlat (the
@@ -21,7 +23,7 @@
 # gen_onnx.py, and gen_images.py's references from the committed model,
 # must equal the committed ones; skipped only where python3-xgboost is not
 # installable).
-# Default: all fourteen.
+# Default: all fifteen.
 # Environment: NGINX_BIN (the binary; not NGINX, which nginx itself reads
 # as inherited sockets and then stays in the foreground), MODULE (the .so to load, empty for a
 # static build), FUZZ_TIME (seconds per harness), PROVE_FILES (default
@@ -30,7 +32,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
-stages=${*:-deploy unit conformance fuzz prove live otel images reload log cgroup schedlat memory fixtures}
+stages=${*:-deploy unit conformance fuzz prove live otel images reload exit log cgroup schedlat memory fixtures}
 passed=0
 failed=0
 
@@ -172,6 +174,14 @@ stage_reload() {
     /usr/bin/python3 "$root/scripts/test-reload-live.py" 2>&1 \
         | tee "$build/reload-live.log"
     count "$build/reload-live.log"
+}
+
+# a worker's graceful exit while its pool threads are still leaving, with
+# the race widened by a preload shim (scripts/test-exit-race.sh)
+stage_exit() {
+    "$root/scripts/test-exit-race.sh" 2>&1 \
+        | tee "$build/exit-race.log"
+    count "$build/exit-race.log"
 }
 
 # the shipped JSON log line, written in one pass ($infer_log_json), against

@@ -44,14 +44,14 @@ struct infer_onnx_arena_s {
 };
 
 
+/* a thread's scratch: this header, then the memory INFER_ONNX_ALIGN on */
+
 typedef struct {
-    void                *p;
     size_t               size;
 } infer_onnx_scratch_t;
 
 
 static void infer_onnx_scratch_key_make(void);
-static void infer_onnx_scratch_release(void *data);
 
 
 static pthread_once_t  infer_onnx_scratch_once = PTHREAD_ONCE_INIT;
@@ -203,7 +203,7 @@ infer_onnx_arena_free(infer_onnx_arena_t *a)
 void *
 infer_onnx_scratch(size_t size)
 {
-    void                  *p;
+    void                  *block;
     infer_onnx_scratch_t  *s;
 
     (void) pthread_once(&infer_onnx_scratch_once, infer_onnx_scratch_key_make);
@@ -215,49 +215,46 @@ infer_onnx_scratch(size_t size)
     s = pthread_getspecific(infer_onnx_scratch_key);
 
     if (s != NULL && s->size >= size) {
-        return s->p;
+        return (unsigned char *) s + INFER_ONNX_ALIGN;
     }
 
-    if (s == NULL) {
-        s = calloc(1, sizeof(infer_onnx_scratch_t));
-        if (s == NULL) {
-            return NULL;
-        }
-
-        if (pthread_setspecific(infer_onnx_scratch_key, s) != 0) {
-            free(s);
-            return NULL;
-        }
+    if (size > SIZE_MAX - INFER_ONNX_ALIGN) {
+        return NULL;
     }
 
     /* a thread's first evaluation of a larger model: once, not a request */
 
-    if (posix_memalign(&p, INFER_ONNX_ALIGN, size ? size : 1) != 0) {
+    if (posix_memalign(&block, INFER_ONNX_ALIGN, INFER_ONNX_ALIGN + size)
+        != 0)
+    {
         return NULL;
     }
 
-    free(s->p);
-    s->p = p;
+    if (pthread_setspecific(infer_onnx_scratch_key, block) != 0) {
+        free(block);
+        return NULL;
+    }
+
+    free(s);
+
+    s = block;
     s->size = size;
 
-    return p;
+    return (unsigned char *) block + INFER_ONNX_ALIGN;
 }
 
+
+/*
+ * The key's destructor is libc's free(), never a function of the module:
+ * a pool thread runs it as it exits, and nginx's worker exit does not wait
+ * for that.  nginx unmaps the module (dlclose) while the thread is still
+ * unwinding, and a destructor here would then run on unmapped code:
+ * SIGSEGV in a worker that was shutting down gracefully.
+ */
 
 static void
 infer_onnx_scratch_key_make(void)
 {
     infer_onnx_scratch_key_ok =
-        (pthread_key_create(&infer_onnx_scratch_key,
-                            infer_onnx_scratch_release) == 0);
-}
-
-
-static void
-infer_onnx_scratch_release(void *data)
-{
-    infer_onnx_scratch_t  *s = data;
-
-    free(s->p);
-    free(s);
+        (pthread_key_create(&infer_onnx_scratch_key, free) == 0);
 }
